@@ -1,0 +1,72 @@
+/*
+ * alloc: allocation wrappers that abort on exhaustion (see alloc.h).
+ */
+#include "alloc.h"
+
+#include <cjson/cJSON.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void oom(size_t n)
+{
+        fprintf(stderr, "claude-proxy: out of memory allocating %zu bytes\n", n);
+        abort();
+}
+
+void *xmalloc(size_t n)
+{
+        void *p = malloc(n ? n : 1);
+        if (p == NULL)
+                oom(n);
+        return p;
+}
+
+void *xcalloc(size_t n, size_t size)
+{
+        void *p = calloc(n ? n : 1, size ? size : 1);
+        if (p == NULL)
+                oom(n * size);
+        return p;
+}
+
+void *xrealloc(void *p, size_t n)
+{
+        void *q = realloc(p, n ? n : 1);
+        if (q == NULL)
+                oom(n);
+        return q;
+}
+
+char *xstrdup(const char *s)
+{
+        return xstrndup(s, strlen(s));
+}
+
+char *xstrndup(const char *s, size_t n)
+{
+        size_t len = strnlen(s, n);
+        char *p = xmalloc(len + 1);
+        memcpy(p, s, len);
+        p[len] = '\0';
+        return p;
+}
+
+char *xasprintf(const char *fmt, ...)
+{
+        va_list ap;
+        char *p;
+
+        va_start(ap, fmt);
+        if (vasprintf(&p, fmt, ap) < 0)
+                oom(strlen(fmt));
+        va_end(ap);
+        return p;
+}
+
+void alloc_init_cjson(void)
+{
+        cJSON_Hooks hooks = {.malloc_fn = xmalloc, .free_fn = free};
+        cJSON_InitHooks(&hooks);
+}

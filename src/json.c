@@ -1,0 +1,265 @@
+/*
+ * json: cJSON helpers and the tolerant parser (see json.h).
+ */
+#include "json.h"
+
+#include "alloc.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int hexval(int c)
+{
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        c = tolower(c);
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        return -1;
+}
+
+/* Reads a \uXXXX escape at p (p points at the backslash); -1 if it is not one. */
+static long read_u_escape(const char *p, const char *end)
+{
+        long v = 0;
+
+        if (end - p < 6 || p[0] != '\\' || p[1] != 'u')
+                return -1;
+        for (int i = 2; i < 6; i++) {
+                int h = hexval((unsigned char)p[i]);
+                if (h < 0)
+                        return -1;
+                v = v * 16 + h;
+        }
+        return v;
+}
+
+/*
+ * Returns a copy of the text with every unpaired surrogate escape replaced by \ufffd, or NULL
+ * when there is none (the common case: one scan, no copy). Only escapes inside strings matter,
+ * and a backslash outside a string is a syntax error anyway, so a flat scan is enough.
+ */
+static char *fix_lone_surrogates(const char *p, size_t n)
+{
+        const char *end = p + n;
+        struct buf out;
+        const char *copied = p;
+        bool changed = false;
+
+        buf_init(&out);
+        for (const char *q = p; q < end; q++) {
+                long hi, lo;
+
+                if (*q != '\\')
+                        continue;
+                if (q + 1 < end && q[1] != 'u') {
+                        q++; /* skip the escaped character (it may be a backslash) */
+                        continue;
+                }
+                hi = read_u_escape(q, end);
+                if (hi < 0xD800 || hi > 0xDFFF)
+                        continue;
+                lo = read_u_escape(q + 6, end);
+                if (hi <= 0xDBFF && lo >= 0xDC00 && lo <= 0xDFFF) {
+                        q += 11; /* a proper pair */
+                        continue;
+                }
+                buf_append(&out, copied, (size_t)(q - copied));
+                buf_puts(&out, "\\ufffd");
+                copied = q + 6;
+                q += 5;
+                changed = true;
+        }
+        if (!changed) {
+                buf_fini(&out);
+                return NULL;
+        }
+        buf_append(&out, copied, (size_t)(end - copied));
+        return buf_detach(&out);
+}
+
+cJSON *json_parse(const char *p, size_t n, char **cause)
+{
+        char *fixed = fix_lone_surrogates(p, n);
+        const char *text = fixed != NULL ? fixed : p;
+        const char *err = NULL;
+        cJSON *root;
+
+        root = cJSON_ParseWithLengthOpts(text, fixed != NULL ? strlen(fixed) : n, &err, false);
+        if (root == NULL && cause != NULL) {
+                size_t off = err != NULL && err >= text ? (size_t)(err - text) : 0;
+                if (n == 0)
+                        *cause = xstrdup("the body is empty; expected a JSON object");
+                else
+                        *cause = xasprintf("the body is not valid JSON (error near byte %zu)",
+                                           off);
+        }
+        free(fixed);
+        return root;
+}
+
+cJSON *json_get(const cJSON *obj, const char *key)
+{
+        if (obj == NULL || !cJSON_IsObject(obj))
+                return NULL;
+        return cJSON_GetObjectItemCaseSensitive(obj, key);
+}
+
+const char *json_get_str(const cJSON *obj, const char *key)
+{
+        const cJSON *v = json_get(obj, key);
+        return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+bool json_get_num(const cJSON *obj, const char *key, double *out)
+{
+        const cJSON *v = json_get(obj, key);
+        if (!cJSON_IsNumber(v))
+                return false;
+        *out = v->valuedouble;
+        return true;
+}
+
+bool json_get_bool(const cJSON *obj, const char *key, bool dflt)
+{
+        const cJSON *v = json_get(obj, key);
+        if (cJSON_IsBool(v))
+                return cJSON_IsTrue(v);
+        return dflt;
+}
+
+char *json_print(const cJSON *item)
+{
+        char *s = cJSON_PrintUnformatted(item);
+        if (s == NULL)
+                s = xstrdup("null");
+        return s;
+}
+
+void json_append(struct buf *b, const cJSON *item)
+{
+        char *s = json_print(item);
+        buf_puts(b, s);
+        free(s);
+}
+
+/* Length of the valid UTF-8 sequence at p, or 0 if the bytes there are not one. */
+static size_t utf8_seq_len(const unsigned char *p, size_t avail)
+{
+        size_t len;
+        unsigned int cp;
+
+        if (p[0] < 0x80)
+                return 1;
+        if ((p[0] & 0xE0) == 0xC0) {
+                len = 2;
+                cp = p[0] & 0x1F;
+        } else if ((p[0] & 0xF0) == 0xE0) {
+                len = 3;
+                cp = p[0] & 0x0F;
+        } else if ((p[0] & 0xF8) == 0xF0) {
+                len = 4;
+                cp = p[0] & 0x07;
+        } else {
+                return 0;
+        }
+        if (len > avail)
+                return 0;
+        for (size_t i = 1; i < len; i++) {
+                if ((p[i] & 0xC0) != 0x80)
+                        return 0;
+                cp = (cp << 6) | (p[i] & 0x3F);
+        }
+        if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+            cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+                return 0;
+        return len;
+}
+
+void json_append_string(struct buf *b, const char *s, size_t n)
+{
+        static const char hex[] = "0123456789abcdef";
+        const unsigned char *p = (const unsigned char *)s;
+        size_t i = 0;
+
+        buf_reserve(b, n + 2);
+        buf_putc(b, '"');
+        while (i < n) {
+                unsigned char c = p[i];
+                const unsigned char *run = p + i;
+                size_t len;
+
+                /* Copy runs of plain bytes in one go. */
+                while (i < n && p[i] >= 0x20 && p[i] < 0x80 && p[i] != '"' && p[i] != '\\')
+                        i++;
+                if (p + i > run) {
+                        buf_append(b, run, (size_t)(p + i - run));
+                        continue;
+                }
+                c = p[i];
+                switch (c) {
+                case '"':
+                        buf_puts(b, "\\\"");
+                        i++;
+                        continue;
+                case '\\':
+                        buf_puts(b, "\\\\");
+                        i++;
+                        continue;
+                case '\n':
+                        buf_puts(b, "\\n");
+                        i++;
+                        continue;
+                case '\r':
+                        buf_puts(b, "\\r");
+                        i++;
+                        continue;
+                case '\t':
+                        buf_puts(b, "\\t");
+                        i++;
+                        continue;
+                default:
+                        break;
+                }
+                if (c < 0x20) {
+                        char esc[7] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15], 0};
+                        buf_puts(b, esc);
+                        i++;
+                        continue;
+                }
+                len = utf8_seq_len(p + i, n - i);
+                if (len == 0) {
+                        buf_puts(b, "\xEF\xBF\xBD");
+                        i++;
+                        continue;
+                }
+                buf_append(b, p + i, len);
+                i += len;
+        }
+        buf_putc(b, '"');
+}
+
+void json_set(cJSON *obj, const char *key, cJSON *val)
+{
+        if (cJSON_GetObjectItemCaseSensitive(obj, key) != NULL)
+                cJSON_ReplaceItemInObjectCaseSensitive(obj, key, val);
+        else
+                cJSON_AddItemToObject(obj, key, val);
+}
+
+void json_merge(cJSON *dst, const cJSON *src)
+{
+        const cJSON *it;
+
+        if (!cJSON_IsObject(dst) || !cJSON_IsObject(src))
+                return;
+        cJSON_ArrayForEach(it, src)
+        {
+                cJSON *cur = cJSON_GetObjectItemCaseSensitive(dst, it->string);
+                if (cJSON_IsObject(cur) && cJSON_IsObject(it))
+                        json_merge(cur, it);
+                else
+                        json_set(dst, it->string, cJSON_Duplicate(it, true));
+        }
+}

@@ -1,0 +1,36 @@
+/*
+ * json: the small set of cJSON helpers every module needs, plus the tolerant parser. Clients send
+ * lone UTF-16 surrogate escapes ("\ud83d" with no pair) that cJSON rejects; json_parse() rewrites
+ * them to U+FFFD instead of failing the whole request.
+ */
+#ifndef CP_JSON_H
+#define CP_JSON_H
+
+#include "buf.h"
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Parses n bytes (not NUL-terminated). On failure returns NULL and sets *cause. */
+cJSON *json_parse(const char *p, size_t n, char **cause);
+
+/* Case-sensitive member lookups; NULL/false when absent or of another type. */
+const char *json_get_str(const cJSON *obj, const char *key);
+bool json_get_num(const cJSON *obj, const char *key, double *out);
+bool json_get_bool(const cJSON *obj, const char *key, bool dflt);
+cJSON *json_get(const cJSON *obj, const char *key);
+
+/* Compact serialisation; the caller frees. */
+char *json_print(const cJSON *item);
+/* Appends the compact serialisation of item. */
+void json_append(struct buf *b, const cJSON *item);
+/* Appends s as a quoted JSON string (n bytes; invalid UTF-8 becomes U+FFFD). */
+void json_append_string(struct buf *b, const char *s, size_t n);
+
+/* Adds or replaces obj[key]; takes ownership of val. */
+void json_set(cJSON *obj, const char *key, cJSON *val);
+/* Deep-merges src into dst: objects merge recursively, anything else replaces. */
+void json_merge(cJSON *dst, const cJSON *src);
+
+#endif

@@ -1,0 +1,29 @@
+/*
+ * usage: token counts of one answer, and the running totals per model that /v1/stats serves.
+ * Counts follow Anthropic's meaning: input excludes cached tokens.
+ */
+#ifndef CP_USAGE_H
+#define CP_USAGE_H
+
+#include "buf.h"
+
+#include <stdbool.h>
+
+struct usage {
+        long input;
+        long output;
+        long cache_read;
+        long cache_write;
+};
+
+struct usage_totals;
+
+struct usage_totals *usage_totals_new(void);
+void usage_totals_free(struct usage_totals *t);
+/* Adds one finished request: its model id, usage and whether it failed. */
+void usage_totals_add(struct usage_totals *t, const char *model_id, const struct usage *u,
+                      bool failed);
+/* Appends the totals as a JSON object {"models":{id:{requests,errors,input_tokens,...}},...}. */
+void usage_totals_json(const struct usage_totals *t, struct buf *out);
+
+#endif

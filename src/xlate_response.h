@@ -1,0 +1,48 @@
+/*
+ * xlate_response: OpenAI chat.completion -> Anthropic message (PROTOCOL.md §F.2), and the pieces
+ * of that mapping the stream translator shares (stop reasons, usage). Pure functions.
+ */
+#ifndef CP_XLATE_RESPONSE_H
+#define CP_XLATE_RESPONSE_H
+
+#include "toolmap.h"
+#include "usage.h"
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* What both translators of an answer need to know about the request. */
+struct xlate_reply_opts {
+        const char *model;              /* reported to the client: the model it asked for */
+        const struct toolmap *names;    /* restores tool names, may be NULL */
+        long input_estimate;            /* local estimate of input tokens */
+        const cJSON *stop_sequences;    /* the request's stop_sequences array, or NULL */
+        uint64_t seed;                  /* for msg_/toolu_ ids */
+        bool content_filter_end_turn;   /* map content_filter to end_turn instead of refusal */
+};
+
+/* What the answer came to, for logs and stats. */
+struct xlate_result {
+        struct usage usage;
+        bool usage_estimated; /* the upstream reported no usage */
+        char stop_reason[32];
+        int tool_calls;
+};
+
+/* Returns a new Anthropic message object, or NULL with *cause when completion is unusable. */
+cJSON *xlate_response(const cJSON *completion, const struct xlate_reply_opts *opts,
+                      struct xlate_result *res, char **cause);
+
+/*
+ * Anthropic stop_reason for an OpenAI finish_reason (NULL when missing). stop_sequence is set to
+ * the matched sequence when the upstream reports it (vLLM's stop_reason) and it was requested.
+ */
+const char *xlate_response_stop_reason(const char *finish_reason, bool any_tool,
+                                       const cJSON *matched, const cJSON *stop_sequences,
+                                       bool content_filter_end_turn, const char **stop_sequence);
+
+/* Fills u from an OpenAI usage object; false when usage is missing or not an object. */
+bool xlate_response_usage(const cJSON *openai_usage, struct usage *u);
+
+#endif
