@@ -1,10 +1,327 @@
 /*
- * main: the command line. Placeholder until the server lands in this same change series.
+ * main: the command line, configuration search, signals and the event loop.
+ *
+ * Headless by default. -d logs a line per request and reloads models.yaml when it changes
+ * (a bad edit keeps the running configuration and says why); -dd also logs the bodies.
  */
-#include <stdio.h>
+#include "alloc.h"
+#include "config.h"
+#include "log.h"
+#include "server.h"
 
-int main(void)
+#include <curl/curl.h>
+#include <errno.h>
+#include <event2/event.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define DEFAULT_HOST "127.0.0.1"
+#define DEFAULT_PORT 8082
+
+struct cli {
+        const char *config;
+        const char *host;
+        int port; /* -1: not given */
+        int debug;
+        int tui;
+};
+
+struct app {
+        struct event_base *base;
+        struct server *server;
+        char *config_path;
+        struct stat config_stat;
+        struct event *reload;
+        struct event *grace;
+        int signals;
+};
+
+static void usage(FILE *f)
 {
-        puts("claude-proxy " CP_VERSION);
+        fprintf(f,
+                "usage: claude-proxy [--config FILE] [-p|--port N] [--host ADDR] [-d|--debug]\n"
+                "                    [--tui] [--version] [--help]\n"
+                "\n"
+                "Serves the Anthropic Messages API to Claude Code and other clients and\n"
+                "translates it for OpenAI-compatible providers (or passes it through to\n"
+                "Anthropic-compatible ones), as models.yaml says.\n"
+                "\n"
+                "  --config FILE  models.yaml to use; otherwise $CLAUDE_PROXY_CONFIG,\n"
+                "                 ./models.yaml, then ~/.config/claude-proxy/models.yaml\n"
+                "  -p, --port N   port to listen on (default %d; 0 picks a free one)\n"
+                "  --host ADDR    address to listen on (default %s)\n"
+                "  -d, --debug    development mode: a log line per request and config reload\n"
+                "                 on change; -dd also logs request and response bodies\n"
+                "  --tui          the live inspector\n"
+                "  --version      print the version\n"
+                "\n"
+                "Environment: MAX_RETRIES (upstream retries before anything reached the\n"
+                "client, default 2), and the variables models.yaml names in api_key_name.\n",
+                DEFAULT_PORT, DEFAULT_HOST);
+}
+
+static int parse_cli(int argc, char **argv, struct cli *c)
+{
+        static const struct option opts[] = {
+            {"config", required_argument, NULL, 'c'}, {"port", required_argument, NULL, 'p'},
+            {"host", required_argument, NULL, 'H'},   {"debug", no_argument, NULL, 'd'},
+            {"tui", no_argument, NULL, 't'},          {"version", no_argument, NULL, 'V'},
+            {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+        };
+        int ch;
+
+        memset(c, 0, sizeof *c);
+        c->port = -1;
+        while ((ch = getopt_long(argc, argv, "c:p:dh", opts, NULL)) != -1) {
+                char *end;
+                switch (ch) {
+                case 'c':
+                        c->config = optarg;
+                        break;
+                case 'p':
+                        errno = 0;
+                        c->port = (int)strtol(optarg, &end, 10);
+                        if (errno != 0 || *end != '\0' || c->port < 0 || c->port > 65535) {
+                                fprintf(stderr, "claude-proxy: --port: expected 0-65535, got "
+                                                "\"%s\"\n",
+                                        optarg);
+                                return -1;
+                        }
+                        break;
+                case 'H':
+                        c->host = optarg;
+                        break;
+                case 'd':
+                        c->debug++;
+                        break;
+                case 't':
+                        c->tui = 1;
+                        break;
+                case 'V':
+                        printf("claude-proxy %s\n", CP_VERSION);
+                        exit(0);
+                case 'h':
+                        usage(stdout);
+                        exit(0);
+                default:
+                        usage(stderr);
+                        return -1;
+                }
+        }
+        if (optind < argc) {
+                fprintf(stderr, "claude-proxy: unexpected argument \"%s\"\n", argv[optind]);
+                usage(stderr);
+                return -1;
+        }
+        return 0;
+}
+
+static int file_exists(const char *path)
+{
+        struct stat st;
+        return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* The config file to load, in the documented order; NULL with *cause when there is none. */
+static char *find_config(const char *given, char **cause)
+{
+        const char *env = getenv("CLAUDE_PROXY_CONFIG");
+        const char *xdg = getenv("XDG_CONFIG_HOME");
+        const char *home = getenv("HOME");
+        char *user;
+
+        if (given != NULL)
+                return xstrdup(given);
+        if (env != NULL && *env != '\0')
+                return xstrdup(env);
+        if (file_exists("models.yaml"))
+                return xstrdup("models.yaml");
+        if (xdg != NULL && *xdg != '\0')
+                user = xasprintf("%s/claude-proxy/models.yaml", xdg);
+        else
+                user = xasprintf("%s/.config/claude-proxy/models.yaml", home ? home : "");
+        if (file_exists(user))
+                return user;
+        *cause = xasprintf("no models.yaml found (looked for --config, $CLAUDE_PROXY_CONFIG, "
+                           "./models.yaml and %s); copy models.yaml.example there and edit it",
+                           user);
+        free(user);
+        return NULL;
+}
+
+static void print_config(const struct config *cfg)
+{
+        for (size_t i = 0; i < cfg->n_warnings; i++)
+                log_warn("%s", cfg->warnings[i]);
+        fprintf(stderr, "config: %s (%zu model%s)\n", cfg->path ? cfg->path : "-", cfg->n_models,
+                cfg->n_models == 1 ? "" : "s");
+        for (size_t i = 0; i < cfg->n_models; i++) {
+                const struct model_entry *e = &cfg->models[i];
+                fprintf(stderr, "  %-28s -> %s @ %s (%s)%s\n", e->model_id, e->model_name,
+                        e->api_base, e->direct ? "direct" : "translate",
+                        (int)i == cfg->default_model ? "  [default]" : "");
+        }
+}
+
+static void on_grace(evutil_socket_t fd, short what, void *arg)
+{
+        struct app *a = arg;
+
+        (void)fd;
+        (void)what;
+        log_warn("requests still running after the grace period; exiting");
+        event_base_loopexit(a->base, NULL);
+}
+
+static void on_drained(void *arg)
+{
+        struct app *a = arg;
+        event_base_loopexit(a->base, NULL);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+        struct app *a = arg;
+        long grace = a->server->settings.shutdown_grace_ms;
+        struct timeval tv = {grace / 1000, (grace % 1000) * 1000};
+
+        (void)what;
+        if (a->signals++ > 0) {
+                event_base_loopexit(a->base, NULL);
+                return;
+        }
+        log_info("%s: finishing %d request(s) in flight, then exiting",
+                 sig == SIGINT ? "SIGINT" : "SIGTERM", a->server->live);
+        evtimer_add(a->grace, &tv);
+        server_drain(a->server, on_drained, a);
+}
+
+static int same_stat(const struct stat *a, const struct stat *b)
+{
+        return a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+               a->st_size == b->st_size && a->st_ino == b->st_ino;
+}
+
+/* -d: polled once a second; editors replace files, which a stat comparison sees reliably. */
+static void on_reload_tick(evutil_socket_t fd, short what, void *arg)
+{
+        struct app *a = arg;
+        struct config *cfg = NULL;
+        char *cause = NULL;
+        struct stat st;
+
+        (void)fd;
+        (void)what;
+        if (stat(a->config_path, &st) != 0 || same_stat(&st, &a->config_stat))
+                return;
+        a->config_stat = st;
+        if (config_load(a->config_path, &cfg, &cause) != 0) {
+                log_error("models.yaml changed but does not load; keeping the running "
+                          "configuration: %s",
+                          cause);
+                free(cause);
+                return;
+        }
+        log_info("reloaded %s", a->config_path);
+        print_config(cfg);
+        server_set_config(a->server, cfg);
+}
+
+static void settings_from(const struct cli *c, const struct config *cfg,
+                          struct server_settings *s)
+{
+        const char *env = getenv("MAX_RETRIES");
+
+        memset(s, 0, sizeof *s);
+        s->host = c->host ? c->host : cfg->host ? cfg->host : DEFAULT_HOST;
+        s->port = c->port >= 0 ? c->port : cfg->port > 0 ? cfg->port : DEFAULT_PORT;
+        s->connect_timeout_ms = cfg->connect_timeout_ms > 0 ? cfg->connect_timeout_ms : 10000;
+        s->read_timeout_ms = cfg->read_timeout_ms > 0 ? cfg->read_timeout_ms : 600000;
+        s->max_retries = cfg->max_retries >= 0 ? cfg->max_retries : 2;
+        if (env != NULL && *env != '\0')
+                s->max_retries = atoi(env);
+        s->retry_max_wait_ms = 10000;
+        s->ping_interval_ms = 10000;
+        s->shutdown_grace_ms = 5000;
+        s->debug = c->debug;
+}
+
+int main(int argc, char **argv)
+{
+        struct cli cli;
+        struct app app = {0};
+        struct server_settings settings;
+        struct config *cfg = NULL;
+        char *cause = NULL;
+        struct event *sigint;
+        struct event *sigterm;
+
+        if (parse_cli(argc, argv, &cli) != 0)
+                return 2;
+        if (cli.tui) {
+                fprintf(stderr, "claude-proxy: the inspector (--tui) is not built yet; run "
+                                "without --tui for the headless proxy\n");
+                return 2;
+        }
+        alloc_init_cjson();
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+        signal(SIGPIPE, SIG_IGN);
+        if (cli.debug)
+                log_set_level(LOG_DEBUG);
+
+        app.config_path = find_config(cli.config, &cause);
+        if (app.config_path == NULL || config_load(app.config_path, &cfg, &cause) != 0) {
+                fprintf(stderr, "claude-proxy: %s\n", cause);
+                free(cause);
+                free(app.config_path);
+                return 1;
+        }
+        stat(app.config_path, &app.config_stat);
+        settings_from(&cli, cfg, &settings);
+        print_config(cfg);
+
+        app.base = event_base_new();
+        app.server = server_new(app.base, cfg, &settings, &cause);
+        if (app.server == NULL) {
+                fprintf(stderr, "claude-proxy: %s\n", cause);
+                free(cause);
+                event_base_free(app.base);
+                free(app.config_path);
+                return 1;
+        }
+        fprintf(stderr, "claude-proxy %s listening on http://%s:%d%s\n", CP_VERSION,
+                settings.host, app.server->port,
+                cli.debug ? " (development mode: logging requests, reloading config)" : "");
+        fprintf(stderr, "use it with:  ANTHROPIC_BASE_URL=http://%s:%d claude\n", settings.host,
+                app.server->port);
+        fflush(stderr);
+
+        sigint = evsignal_new(app.base, SIGINT, on_signal, &app);
+        sigterm = evsignal_new(app.base, SIGTERM, on_signal, &app);
+        evsignal_add(sigint, NULL);
+        evsignal_add(sigterm, NULL);
+        app.grace = evtimer_new(app.base, on_grace, &app);
+        if (cli.debug) {
+                struct timeval second = {1, 0};
+                app.reload = event_new(app.base, -1, EV_PERSIST, on_reload_tick, &app);
+                evtimer_add(app.reload, &second);
+        }
+
+        event_base_dispatch(app.base);
+
+        if (app.reload != NULL)
+                event_free(app.reload);
+        event_free(app.grace);
+        event_free(sigint);
+        event_free(sigterm);
+        server_free(app.server);
+        event_base_free(app.base);
+        free(app.config_path);
+        curl_global_cleanup();
         return 0;
 }

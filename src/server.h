@@ -1,0 +1,74 @@
+/*
+ * server: the HTTP surface (evhttp on the core thread's event_base). It parses and checks
+ * requests, routes them to a model entry and hands /v1/messages to an exchange; it answers the
+ * small endpoints (count_tokens, models, health, stats) itself. The configuration can be
+ * replaced while running; requests keep the one they started with (reference counted).
+ */
+#ifndef CP_SERVER_H
+#define CP_SERVER_H
+
+#include "buf.h"
+#include "config.h"
+#include "upstream.h"
+#include "usage.h"
+
+#include <event2/event.h>
+#include <event2/http.h>
+#include <stdint.h>
+
+struct server_settings {
+        const char *host;
+        int port;                 /* 0: any free port */
+        long connect_timeout_ms;  /* upstream connect */
+        long read_timeout_ms;     /* upstream idle read */
+        int max_retries;          /* before anything reached the client */
+        long retry_max_wait_ms;   /* a longer retry-after is passed to the client instead */
+        long ping_interval_ms;    /* SSE ping while the upstream is silent */
+        long shutdown_grace_ms;   /* in-flight requests get this long on SIGINT/SIGTERM */
+        int debug;                /* 1: a log line per request; 2: and the bodies */
+};
+
+/* A configuration shared by the requests that started under it. */
+struct server_config {
+        struct config *cfg;
+        int refs;
+};
+
+struct server {
+        struct event_base *base;
+        struct evhttp *http;
+        struct evhttp_bound_socket *sock;
+        struct upstream *upstream;
+        struct server_config *config;
+        struct usage_totals *totals;
+        struct server_settings settings;
+        uint64_t seed; /* state for request and message ids */
+        int live;      /* requests in flight */
+        int port;
+        int draining;
+        void (*drained)(void *arg);
+        void *drained_arg;
+};
+
+/* Binds and starts serving; takes ownership of cfg. NULL with *cause when it cannot bind. */
+struct server *server_new(struct event_base *base, struct config *cfg,
+                          const struct server_settings *settings, char **cause);
+void server_free(struct server *s);
+/* Replaces the configuration for new requests; takes ownership of cfg. */
+void server_set_config(struct server *s, struct config *cfg);
+/* Stops accepting; calls drained once no request is in flight. */
+void server_drain(struct server *s, void (*drained)(void *arg), void *arg);
+
+struct server_config *server_config_ref(struct server *s);
+void server_config_unref(struct server_config *c);
+/* One fewer request in flight (an exchange ended). */
+void server_request_done(struct server *s);
+
+/* Sends an Anthropic error answer and completes req. */
+void server_send_error(struct evhttp_request *req, int status, const char *type,
+                       const char *message, const char *request_id);
+/* Sends a JSON answer and completes req. */
+void server_send_json(struct evhttp_request *req, int status, const struct buf *body,
+                      const char *request_id);
+
+#endif
