@@ -202,6 +202,6 @@ void errors_from_transport(int timed_out, const char *what, struct errors_mapped
 {
         out->status = timed_out ? 504 : 502;
         out->type = errors_type_for_status(out->status);
-        out->message = xasprintf("%s: %s", timed_out ? "upstream timed out" : "upstream unreachable",
-                                 what);
+        out->message =
+            xasprintf("%s: %s", timed_out ? "upstream timed out" : "upstream unreachable", what);
 }

@@ -51,16 +51,16 @@ struct exchange {
         char *url;
         char *payload;
         size_t payload_len;
-        int status;      /* the current attempt's upstream status */
+        int status; /* the current attempt's upstream status */
         int attempt;
-        struct buf acc;  /* upstream body when not relayed as it comes */
-        struct buf out;  /* bytes for the client not yet handed to evhttp */
+        struct buf acc; /* upstream body when not relayed as it comes */
+        struct buf out; /* bytes for the client not yet handed to evhttp */
         char *retry_after;
         char *retry_after_ms;
         struct event *ping;
         struct event *retry;
-        bool streaming;  /* SSE headers sent to the client */
-        bool answered;   /* the client's answer is complete */
+        bool streaming; /* SSE headers sent to the client */
+        bool answered;  /* the client's answer is complete */
         int final_status;
         bool failed;
         struct timespec t0;
@@ -110,8 +110,8 @@ static void exchange_end(struct exchange *ex)
                 log_info("%s %s -> %s (translate%s) %d in=%ld out=%ld cache_read=%ld "
                          "cache_write=%ld stop=%s ttft=%ldms total=%ldms%s",
                          ex->request_id, ex->reply.model, ex->e->model_id,
-                         ex->client_stream ? ", stream" : "", ex->final_status, u->input,
-                         u->output, u->cache_read, u->cache_write,
+                         ex->client_stream ? ", stream" : "", ex->final_status, u->input, u->output,
+                         u->cache_read, u->cache_write,
                          ex->result.stop_reason[0] ? ex->result.stop_reason : "-", ex->ttft_ms,
                          ms_since(&ex->t0), ex->attempt > 0 ? " (retried)" : "");
         exchange_free(ex);
@@ -320,8 +320,8 @@ static int on_data(void *arg, struct upstream_transfer *t, const char *p, size_t
 static void answer_whole(struct exchange *ex)
 {
         char *cause = NULL;
-        cJSON *completion = json_parse(ex->acc.data != NULL ? ex->acc.data : "", ex->acc.len,
-                                       &cause);
+        cJSON *completion =
+            json_parse(ex->acc.data != NULL ? ex->acc.data : "", ex->acc.len, &cause);
         cJSON *msg = NULL;
         struct buf b;
 
@@ -354,8 +354,8 @@ static void answer_whole(struct exchange *ex)
 
 static bool retryable_status(int status)
 {
-        return status == 429 || status == 500 || status == 502 || status == 503 ||
-               status == 504 || status == 529;
+        return status == 429 || status == 500 || status == 502 || status == 503 || status == 504 ||
+               status == 529;
 }
 
 static void on_done(void *arg, struct upstream_transfer *t, const struct upstream_outcome *o)
@@ -375,8 +375,8 @@ static void on_done(void *arg, struct upstream_transfer *t, const struct upstrea
                                 if (xlate_stream_eof(ex->xs, &ex->out) == XLATE_STREAM_FAILED)
                                         ex->failed = true;
                         } else {
-                                char *msg = xasprintf("the upstream stream broke off: %s",
-                                                      o->error);
+                                char *msg =
+                                    xasprintf("the upstream stream broke off: %s", o->error);
                                 xlate_stream_fail(ex->xs, "api_error", msg, &ex->out);
                                 free(msg);
                                 ex->failed = true;

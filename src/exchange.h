@@ -17,7 +17,7 @@
  * key is the upstream key (copied); request_id the id answers carry.
  */
 void exchange_start(struct server *s, struct evhttp_request *req, cJSON *body,
-                    struct server_config *cfg, const struct model_entry *entry,
-                    const char *key, const char *request_id);
+                    struct server_config *cfg, const struct model_entry *entry, const char *key,
+                    const char *request_id);
 
 #endif

@@ -92,8 +92,7 @@ cJSON *json_parse(const char *p, size_t n, char **cause)
                 if (n == 0)
                         *cause = xstrdup("the body is empty; expected a JSON object");
                 else
-                        *cause = xasprintf("the body is not valid JSON (error near byte %zu)",
-                                           off);
+                        *cause = xasprintf("the body is not valid JSON (error near byte %zu)", off);
         }
         free(fixed);
         return root;

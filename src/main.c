@@ -87,8 +87,9 @@ static int parse_cli(int argc, char **argv, struct cli *c)
                         errno = 0;
                         c->port = (int)strtol(optarg, &end, 10);
                         if (errno != 0 || *end != '\0' || c->port < 0 || c->port > 65535) {
-                                fprintf(stderr, "claude-proxy: --port: expected 0-65535, got "
-                                                "\"%s\"\n",
+                                fprintf(stderr,
+                                        "claude-proxy: --port: expected 0-65535, got "
+                                        "\"%s\"\n",
                                         optarg);
                                 return -1;
                         }
@@ -232,8 +233,7 @@ static void on_reload_tick(evutil_socket_t fd, short what, void *arg)
         server_set_config(a->server, cfg);
 }
 
-static void settings_from(const struct cli *c, const struct config *cfg,
-                          struct server_settings *s)
+static void settings_from(const struct cli *c, const struct config *cfg, struct server_settings *s)
 {
         const char *env = getenv("MAX_RETRIES");
 
@@ -294,8 +294,8 @@ int main(int argc, char **argv)
                 free(app.config_path);
                 return 1;
         }
-        fprintf(stderr, "claude-proxy %s listening on http://%s:%d%s\n", CP_VERSION,
-                settings.host, app.server->port,
+        fprintf(stderr, "claude-proxy %s listening on http://%s:%d%s\n", CP_VERSION, settings.host,
+                app.server->port,
                 cli.debug ? " (development mode: logging requests, reloading config)" : "");
         fprintf(stderr, "use it with:  ANTHROPIC_BASE_URL=http://%s:%d claude\n", settings.host,
                 app.server->port);

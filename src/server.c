@@ -81,8 +81,7 @@ void server_send_error(struct evhttp_request *req, int status, const char *type,
         struct buf b;
 
         buf_init(&b);
-        errors_body(&b, type != NULL ? type : errors_type_for_status(status), message,
-                    request_id);
+        errors_body(&b, type != NULL ? type : errors_type_for_status(status), message, request_id);
         server_send_json(req, status, &b, request_id);
         buf_fini(&b);
 }
@@ -432,7 +431,8 @@ struct server *server_new(struct event_base *base, struct config *cfg,
         evhttp_set_max_body_size(s->http, MAX_BODY + 1024 * 1024);
         evhttp_set_timeout(s->http, 3600);
         evhttp_set_gencb(s->http, on_request, s);
-        s->sock = evhttp_bind_socket_with_handle(s->http, settings->host, (ev_uint16_t)settings->port);
+        s->sock =
+            evhttp_bind_socket_with_handle(s->http, settings->host, (ev_uint16_t)settings->port);
         if (s->sock == NULL) {
                 *cause = xasprintf("cannot listen on %s:%d (in use, or not an address of this "
                                    "machine)",

@@ -18,14 +18,14 @@
 
 struct server_settings {
         const char *host;
-        int port;                 /* 0: any free port */
-        long connect_timeout_ms;  /* upstream connect */
-        long read_timeout_ms;     /* upstream idle read */
-        int max_retries;          /* before anything reached the client */
-        long retry_max_wait_ms;   /* a longer retry-after is passed to the client instead */
-        long ping_interval_ms;    /* SSE ping while the upstream is silent */
-        long shutdown_grace_ms;   /* in-flight requests get this long on SIGINT/SIGTERM */
-        int debug;                /* 1: a log line per request; 2: and the bodies */
+        int port;                /* 0: any free port */
+        long connect_timeout_ms; /* upstream connect */
+        long read_timeout_ms;    /* upstream idle read */
+        int max_retries;         /* before anything reached the client */
+        long retry_max_wait_ms;  /* a longer retry-after is passed to the client instead */
+        long ping_interval_ms;   /* SSE ping while the upstream is silent */
+        long shutdown_grace_ms;  /* in-flight requests get this long on SIGINT/SIGTERM */
+        int debug;               /* 1: a log line per request; 2: and the bodies */
 };
 
 /* A configuration shared by the requests that started under it. */

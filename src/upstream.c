@@ -45,10 +45,10 @@ struct upstream_transfer {
         struct upstream_header_kv *headers;
         size_t n_headers;
         int status;
-        bool responded;  /* on_response was called */
-        bool cancelled;  /* no more callbacks; cleanup pending */
-        bool timed_out;  /* our idle timer fired */
-        bool in_curl;    /* inside one of curl's callbacks */
+        bool responded; /* on_response was called */
+        bool cancelled; /* no more callbacks; cleanup pending */
+        bool timed_out; /* our idle timer fired */
+        bool in_curl;   /* inside one of curl's callbacks */
         char errbuf[CURL_ERROR_SIZE];
         struct upstream_transfer *prev, *next;
 };
@@ -98,8 +98,8 @@ static void transfer_free(struct upstream_transfer *t)
 static void on_socket_event(evutil_socket_t fd, short what, void *arg)
 {
         struct upstream *u = arg;
-        int action = ((what & EV_READ) ? CURL_CSELECT_IN : 0) |
-                     ((what & EV_WRITE) ? CURL_CSELECT_OUT : 0);
+        int action =
+            ((what & EV_READ) ? CURL_CSELECT_IN : 0) | ((what & EV_WRITE) ? CURL_CSELECT_OUT : 0);
         int running;
 
         curl_multi_socket_action(u->multi, fd, action, &running);
@@ -234,7 +234,8 @@ static void check_done(struct upstream *u)
                 curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&t);
                 o.ok = rc == CURLE_OK;
                 o.timed_out = rc == CURLE_OPERATION_TIMEDOUT;
-                o.connect_failed = rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST ||
+                o.connect_failed = rc == CURLE_COULDNT_CONNECT ||
+                                   rc == CURLE_COULDNT_RESOLVE_HOST ||
                                    rc == CURLE_COULDNT_RESOLVE_PROXY ||
                                    (rc == CURLE_OPERATION_TIMEDOUT && !t->responded);
                 o.error = t->errbuf[0] != '\0' ? t->errbuf : curl_easy_strerror(rc);
@@ -378,8 +379,7 @@ const char *upstream_header(const struct upstream_transfer *t, const char *name)
 }
 
 void upstream_headers_foreach(const struct upstream_transfer *t,
-                              void (*fn)(void *arg, const char *name, const char *value),
-                              void *arg)
+                              void (*fn)(void *arg, const char *name, const char *value), void *arg)
 {
         for (size_t i = 0; i < t->n_headers; i++)
                 fn(arg, t->headers[i].name, t->headers[i].value);

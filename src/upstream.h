@@ -36,7 +36,7 @@ struct upstream_handlers {
 
 struct upstream_request {
         const char *url;
-        const char *method;        /* "POST" (default) or "GET" */
+        const char *method;         /* "POST" (default) or "GET" */
         struct curl_slist *headers; /* taken */
         char *body;                 /* taken; may be NULL */
         size_t body_len;

@@ -10,16 +10,17 @@
 
 #include <cjson/cJSON.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* What both translators of an answer need to know about the request. */
 struct xlate_reply_opts {
-        const char *model;              /* reported to the client: the model it asked for */
-        const struct toolmap *names;    /* restores tool names, may be NULL */
-        long input_estimate;            /* local estimate of input tokens */
-        const cJSON *stop_sequences;    /* the request's stop_sequences array, or NULL */
-        uint64_t seed;                  /* for msg_/toolu_ ids */
-        bool content_filter_end_turn;   /* map content_filter to end_turn instead of refusal */
+        const char *model;            /* reported to the client: the model it asked for */
+        const struct toolmap *names;  /* restores tool names, may be NULL */
+        long input_estimate;          /* local estimate of input tokens */
+        const cJSON *stop_sequences;  /* the request's stop_sequences array, or NULL */
+        uint64_t seed;                /* for msg_/toolu_ ids */
+        bool content_filter_end_turn; /* map content_filter to end_turn instead of refusal */
 };
 
 /* What the answer came to, for logs and stats. */
@@ -44,5 +45,13 @@ const char *xlate_response_stop_reason(const char *finish_reason, bool any_tool,
 
 /* Fills u from an OpenAI usage object; false when usage is missing or not an object. */
 bool xlate_response_usage(const cJSON *openai_usage, struct usage *u);
+
+/*
+ * The JSON object text to use as a tool call's input, from the arguments string an upstream sent
+ * (NUL-terminated, free() it), or NULL when nothing usable is there (input {}): a leading "{}"
+ * followed by more JSON is skipped, "{...}{...}" keeps the first object, text around an object
+ * is dropped, and arguments encoded twice (a JSON string holding the object) are unwrapped.
+ */
+char *xlate_response_tool_args(const char *args, size_t n);
 
 #endif
