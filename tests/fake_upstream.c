@@ -105,7 +105,12 @@ static void openai_error_body(struct buf *b, const char *type, const char *code,
 
 static void anthropic_error_body(struct buf *b, const char *type, const char *code, const char *msg)
 {
-        (void)code;
+        /* The callers speak OpenAI's vocabulary; Anthropic clients branch on these types. */
+        if (code != NULL &&
+            (strcmp(code, "model_not_found") == 0 || strcmp(code, "unknown_url") == 0))
+                type = "not_found_error";
+        else if (strcmp(type, "server_error") == 0)
+                type = "api_error";
         buf_puts(b, "{\"type\":\"error\",\"error\":{\"type\":");
         json_append_string(b, type, strlen(type));
         buf_puts(b, ",\"message\":");
