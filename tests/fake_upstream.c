@@ -26,7 +26,9 @@
  * into one answer, as a real server would (clients retry without streaming after stream errors).
  *
  * --record FILE appends one JSON line per request ({"method","path","query","headers","body"})
- * and flushes it before answering, so a test can check what the proxy sent upstream.
+ * and flushes it before answering, so a test can check what the proxy sent upstream; a client
+ * that goes away before its answer is complete adds {"event":"client_closed","uri","model",
+ * "steps_sent"}.
  *
  * The wire dialect (paths, error shape, aggregation) is a table entry, so the Anthropic Messages
  * side for direct mode is one more entry; its aggregation is not written yet.
@@ -67,6 +69,7 @@ struct fake {
         const char *scenarios;
         FILE *record;
         struct answer *answers; /* in flight, so shutdown can free them */
+        bool stopping;
 };
 
 /* One request being answered: owns the scenario tree until the reply is complete. */
@@ -82,6 +85,7 @@ struct answer {
         int disconnect_after; /* -1 = never */
         bool streaming;       /* reply started (headers sent, chunked body open) */
         bool dropping;        /* waiting for the output to drain before dropping the connection */
+        char *path;
         struct answer *prev, *next;
 };
 
@@ -342,6 +346,7 @@ static void answer_free(struct answer *a)
                 a->next->prev = a->prev;
         event_free(a->timer);
         cJSON_Delete(a->scenario);
+        free(a->path);
         free(a);
 }
 
@@ -352,6 +357,21 @@ static void answer_closed(struct evhttp_connection *evcon, void *arg)
 
         (void)evcon;
         a->evcon = NULL;
+        if (!a->fake->stopping && a->fake->record != NULL) {
+                /* Lets tests check that the proxy aborts its upstream when its client leaves. */
+                cJSON *line = cJSON_CreateObject();
+                char *text;
+
+                cJSON_AddStringToObject(line, "event", "client_closed");
+                cJSON_AddStringToObject(line, "uri", a->path);
+                cJSON_AddStringToObject(line, "model", json_get_str(a->scenario, "__model"));
+                cJSON_AddNumberToObject(line, "steps_sent", a->next_step);
+                text = json_print(line);
+                fprintf(a->fake->record, "%s\n", text);
+                fflush(a->fake->record);
+                free(text);
+                cJSON_Delete(line);
+        }
         /* A request libevent detached from its connection is ours to free; others it frees. */
         if (evhttp_request_get_connection(a->req) == NULL)
                 evhttp_send_reply_end(a->req);
@@ -771,6 +791,7 @@ static void handle_model_request(struct fake *f, struct evhttp_request *req, con
         a->fake = f;
         a->req = req;
         a->evcon = evhttp_request_get_connection(req);
+        a->path = xstrdup(evhttp_request_get_uri(req));
         a->scenario = scenario;
         a->turn = turn;
         a->steps = cJSON_IsArray(steps) ? steps : NULL;
@@ -921,6 +942,7 @@ int main(int argc, char **argv)
 
         event_base_dispatch(f.base);
 
+        f.stopping = true;
         evhttp_free(f.http); /* close callbacks free the answers still attached */
         while (f.answers != NULL)
                 answer_free(f.answers);

@@ -28,9 +28,13 @@ before(async () => {
       { model_id: 'm-mid', model_name: 'midstream_error' },
       { model_id: 'm-disc', model_name: 'disconnect' },
       { model_id: 'm-silent', model_name: 'silent' },
+      { model_id: 'm-slow', model_name: 'slow' },
       { model_id: 'm-capped', model_name: 'text', max_tokens: 8192 },
     ],
     extraScenarios: {
+      slow: { turns: [{ stream: Array.from({ length: 20 }, (_, i) => ({ delay_ms: 250,
+        data: { id: 'c2', object: 'chat.completion.chunk', created: 1, model: 'f',
+          choices: [{ index: 0, delta: { content: `part ${i} ` } }] } })) }] },
       silent: { turns: [{ stream: [
         { data: { id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'f',
           choices: [{ index: 0, delta: { role: 'assistant', content: '' } }] } },
@@ -194,6 +198,23 @@ test(`stream: ${SILENCE_MS} ms of upstream silence is filled with ping events`, 
   assert.deepEqual(blocks.filter((b) => b.type === 'text').map((b) => b.text).join(''),
     'after the silence');
   assert.ok(events.some((e) => e.event === 'ping'), 'at least one ping during the silence');
+});
+
+test('a client that disconnects mid-stream aborts the upstream transfer at once', T, async () => {
+  const res = await curl('POST', '/v1/messages', { stream: true, timeoutSec: 1,
+    headers: [JSON_H, 'x-api-key: k'], body: simple('m-slow', { stream: true }) });
+  assert.equal(res.status, 200, 'the stream had started');
+  const t0 = Date.now();
+  let closed;
+  while (!(closed = stack.fake.events().find((e) => e.model === 'slow')) &&
+    Date.now() - t0 < 3000) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.ok(closed, 'the fake saw the proxy close the upstream request within 3 s ' +
+    '(the 20-chunk answer would have taken 5 s)');
+  assert.ok(closed.steps_sent < 15, `aborted early (after ${closed.steps_sent} chunks)`);
+  const ok = await curl('GET', '/health');
+  assert.equal(ok.status, 200, 'still serving');
 });
 
 test('GET /health → 200', T, async () => {

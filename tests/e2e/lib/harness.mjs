@@ -161,11 +161,18 @@ export async function startFake({ scenarios, mode = 'openai' } = {}) {
     recordFile,
     /** Every request received so far, oldest first: {method, path, query, headers, body}. */
     records() {
-      if (!fs.existsSync(recordFile)) return [];
-      return fs.readFileSync(recordFile, 'utf8').split('\n').filter(Boolean)
-        .map((l) => JSON.parse(l));
+      return readRecord(recordFile).filter((r) => r.event === undefined);
+    },
+    /** Other things the fake saw: {event: "client_closed", uri, model, steps_sent}. */
+    events() {
+      return readRecord(recordFile).filter((r) => r.event !== undefined);
     },
   });
+}
+
+function readRecord(file) {
+  if (!fs.existsSync(file)) return [];
+  return fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
 }
 
 function yamlValue(v) {
