@@ -1,0 +1,404 @@
+/*
+ * xlate_response: a whole OpenAI chat.completion becomes an Anthropic message (PROTOCOL.md §F.2).
+ *
+ * The answer is built as a cJSON tree: it is produced once per request, so clarity wins over
+ * speed here (the stream translator is the hot path). The pieces both translators need to agree
+ * on live here too: the stop-reason table, the usage mapping, and the repair of tool-call
+ * arguments, which upstreams send as anything from "" to two concatenated objects.
+ */
+#include "xlate_response.h"
+
+#include "alloc.h"
+#include "buf.h"
+#include "ids.h"
+#include "json.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int is_ws(char c)
+{
+        return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/*
+ * One past the brace that closes the object or array opened at s[0], or 0 when it never closes.
+ * Braces inside strings do not count.
+ */
+static size_t value_end(const char *s, size_t n)
+{
+        int depth = 0;
+        int in_str = 0;
+
+        for (size_t i = 0; i < n; i++) {
+                char c = s[i];
+
+                if (in_str) {
+                        if (c == '\\')
+                                i++;
+                        else if (c == '"')
+                                in_str = 0;
+                        continue;
+                }
+                if (c == '"') {
+                        in_str = 1;
+                } else if (c == '{' || c == '[') {
+                        depth++;
+                } else if (c == '}' || c == ']') {
+                        if (--depth == 0)
+                                return i + 1;
+                }
+        }
+        return 0;
+}
+
+static int is_empty_object(const char *s, size_t n)
+{
+        size_t i = 1;
+
+        if (n < 2 || s[0] != '{' || s[n - 1] != '}')
+                return 0;
+        while (i < n - 1 && is_ws(s[i]))
+                i++;
+        return i == n - 1;
+}
+
+static int parses_as_object(const char *s, size_t n)
+{
+        cJSON *v = json_parse(s, n, NULL);
+        int ok = cJSON_IsObject(v);
+
+        cJSON_Delete(v);
+        return ok;
+}
+
+static char *tool_args(const char *s, size_t n, int unwrap)
+{
+        for (;;) {
+                size_t end;
+
+                while (n > 0 && is_ws(s[0])) {
+                        s++;
+                        n--;
+                }
+                while (n > 0 && is_ws(s[n - 1]))
+                        n--;
+                if (n == 0)
+                        return NULL;
+                if (s[0] == '"' && unwrap) {
+                        /* Arguments encoded twice: a JSON string holding the object. */
+                        cJSON *v = json_parse(s, n, NULL);
+                        char *r = NULL;
+
+                        if (cJSON_IsString(v))
+                                r = tool_args(v->valuestring, strlen(v->valuestring), 0);
+                        cJSON_Delete(v);
+                        return r;
+                }
+                if (s[0] != '{') {
+                        const char *brace = memchr(s, '{', n);
+
+                        if (brace == NULL)
+                                return NULL;
+                        n -= (size_t)(brace - s);
+                        s = brace;
+                }
+                end = value_end(s, n);
+                if (end == 0)
+                        return NULL;
+                if (end < n && is_empty_object(s, end)) {
+                        /* "{}" sent first, then the real arguments. */
+                        s += end;
+                        n -= end;
+                        continue;
+                }
+                return parses_as_object(s, end) ? xstrndup(s, end) : NULL;
+        }
+}
+
+char *xlate_response_tool_args(const char *args, size_t n)
+{
+        return tool_args(args, n, 1);
+}
+
+static int requested_stop(const cJSON *matched, const cJSON *stop_sequences)
+{
+        const cJSON *it;
+
+        if (!cJSON_IsString(matched) || !cJSON_IsArray(stop_sequences))
+                return 0;
+        cJSON_ArrayForEach(it, stop_sequences)
+        {
+                if (cJSON_IsString(it) && strcmp(it->valuestring, matched->valuestring) == 0)
+                        return 1;
+        }
+        return 0;
+}
+
+const char *xlate_response_stop_reason(const char *finish_reason, bool any_tool,
+                                       const cJSON *matched, const cJSON *stop_sequences,
+                                       bool content_filter_end_turn, const char **stop_sequence)
+{
+        const char *f = finish_reason != NULL ? finish_reason : "";
+
+        if (stop_sequence != NULL)
+                *stop_sequence = NULL;
+        if (strcmp(f, "length") == 0 || strcmp(f, "max_tokens") == 0)
+                return "max_tokens";
+        /* Gemini ends tool turns with "stop"; a tool_use block is what the client acts on. */
+        if (any_tool)
+                return "tool_use";
+        if (strcmp(f, "stop") == 0 && requested_stop(matched, stop_sequences)) {
+                if (stop_sequence != NULL)
+                        *stop_sequence = matched->valuestring;
+                return "stop_sequence";
+        }
+        if (strcmp(f, "content_filter") == 0)
+                return content_filter_end_turn ? "end_turn" : "refusal";
+        /*
+         * tool_calls without a usable call (all were nameless) is an ordinary end: a tool_use
+         * stop with no tool_use block would leave an agent waiting for a call that never came.
+         */
+        return "end_turn";
+}
+
+static long num_or(const cJSON *obj, const char *key, long dflt)
+{
+        double d;
+
+        if (!json_get_num(obj, key, &d) || d < 0)
+                return dflt;
+        return (long)d;
+}
+
+bool xlate_response_usage(const cJSON *openai_usage, struct usage *u)
+{
+        const cJSON *details;
+        long prompt, read, write;
+
+        if (!cJSON_IsObject(openai_usage))
+                return false;
+        if (json_get(openai_usage, "prompt_tokens") == NULL &&
+            json_get(openai_usage, "completion_tokens") == NULL &&
+            json_get(openai_usage, "input_tokens") == NULL)
+                return false;
+        prompt = num_or(openai_usage, "prompt_tokens", num_or(openai_usage, "input_tokens", 0));
+        details = json_get(openai_usage, "prompt_tokens_details");
+        read = num_or(details, "cached_tokens", 0);
+        if (read == 0)
+                read = num_or(openai_usage, "prompt_cache_hit_tokens", 0);
+        if (read == 0) /* Moonshot (Kimi) reports it beside prompt_tokens */
+                read = num_or(openai_usage, "cached_tokens", 0);
+        write = num_or(details, "cache_write_tokens", 0);
+        u->cache_read = read;
+        u->cache_write = write;
+        u->input = prompt - read - write > 0 ? prompt - read - write : 0;
+        u->output =
+            num_or(openai_usage, "completion_tokens", num_or(openai_usage, "output_tokens", 0));
+        return true;
+}
+
+/* content is a string, or (some servers) an array of text parts. */
+static void collect_text(const cJSON *content, struct buf *out)
+{
+        const cJSON *it;
+
+        if (cJSON_IsString(content)) {
+                buf_puts(out, content->valuestring);
+                return;
+        }
+        cJSON_ArrayForEach(it, (cJSON_IsArray(content) ? content : NULL))
+        {
+                const char *t = json_get_str(it, "text");
+                if (t != NULL)
+                        buf_puts(out, t);
+        }
+}
+
+/* Reasoning text in priority order, and the last signature reasoning_details carried. */
+static void collect_reasoning(const cJSON *msg, struct buf *text, const char **signature)
+{
+        const char *r = json_get_str(msg, "reasoning_content");
+        const cJSON *details = json_get(msg, "reasoning_details");
+        const cJSON *it;
+        int from_details = 0;
+
+        if (r == NULL || r[0] == '\0')
+                r = json_get_str(msg, "reasoning");
+        if (r != NULL && r[0] != '\0')
+                buf_puts(text, r);
+        else
+                from_details = 1;
+        *signature = NULL;
+        cJSON_ArrayForEach(it, (cJSON_IsArray(details) ? details : NULL))
+        {
+                const char *t = json_get_str(it, "text");
+                const char *sig = json_get_str(it, "signature");
+
+                if (from_details && t != NULL)
+                        buf_puts(text, t);
+                if (sig != NULL && sig[0] != '\0')
+                        *signature = sig;
+        }
+}
+
+static cJSON *tool_input(const cJSON *args)
+{
+        cJSON *input = NULL;
+
+        if (cJSON_IsObject(args))
+                return cJSON_Duplicate(args, true);
+        if (cJSON_IsString(args)) {
+                char *norm = xlate_response_tool_args(args->valuestring, strlen(args->valuestring));
+                if (norm != NULL)
+                        input = json_parse(norm, strlen(norm), NULL);
+                free(norm);
+        }
+        return input != NULL ? input : cJSON_CreateObject();
+}
+
+/* Adds one tool_use block; false when the call has no name and cannot be used. */
+static bool add_tool_use(cJSON *content, const char *id, const cJSON *fn,
+                         const struct xlate_reply_opts *opts, uint64_t *rng, size_t *out_bytes)
+{
+        const char *name = json_get_str(fn, "name");
+        char tid[128];
+        cJSON *block, *input;
+        char *printed;
+
+        if (name == NULL || name[0] == '\0')
+                return false;
+        if (opts->names != NULL)
+                name = toolmap_client(opts->names, name);
+        ids_client_tool(id != NULL ? id : "", tid, sizeof tid, rng);
+        input = tool_input(json_get(fn, "arguments"));
+        printed = json_print(input);
+        *out_bytes += strlen(printed);
+        free(printed);
+        block = cJSON_CreateObject();
+        cJSON_AddStringToObject(block, "type", "tool_use");
+        cJSON_AddStringToObject(block, "id", tid);
+        cJSON_AddStringToObject(block, "name", name);
+        cJSON_AddItemToObject(block, "input", input);
+        cJSON_AddItemToArray(content, block);
+        return true;
+}
+
+static cJSON *usage_json(const struct usage *u)
+{
+        cJSON *j = cJSON_CreateObject();
+
+        cJSON_AddNumberToObject(j, "input_tokens", (double)u->input);
+        cJSON_AddNumberToObject(j, "output_tokens", (double)u->output);
+        cJSON_AddNumberToObject(j, "cache_creation_input_tokens", (double)u->cache_write);
+        cJSON_AddNumberToObject(j, "cache_read_input_tokens", (double)u->cache_read);
+        return j;
+}
+
+static char *upstream_error_cause(const cJSON *err)
+{
+        const char *m = json_get_str(err, "message");
+        char *printed, *cause;
+
+        if (cJSON_IsString(err))
+                m = err->valuestring;
+        if (m != NULL)
+                return xasprintf("the upstream answered with an error: %s", m);
+        printed = json_print(err);
+        cause = xasprintf("the upstream answered with an error: %s", printed);
+        free(printed);
+        return cause;
+}
+
+cJSON *xlate_response(const cJSON *completion, const struct xlate_reply_opts *opts,
+                      struct xlate_result *res, char **cause)
+{
+        uint64_t rng = opts->seed;
+        const cJSON *choices, *choice, *msg, *calls, *it;
+        const char *finish, *signature, *stop_seq;
+        struct buf thinking, text;
+        size_t out_bytes = 0;
+        cJSON *answer, *content, *block;
+        char id[64];
+        int tools = 0;
+
+        memset(res, 0, sizeof *res);
+        if (!cJSON_IsObject(completion)) {
+                *cause = xstrdup("the upstream answer is not a JSON object");
+                return NULL;
+        }
+        if (json_get(completion, "error") != NULL && !cJSON_IsNull(json_get(completion, "error"))) {
+                *cause = upstream_error_cause(json_get(completion, "error"));
+                return NULL;
+        }
+        choices = json_get(completion, "choices");
+        choice = cJSON_IsArray(choices) ? cJSON_GetArrayItem(choices, 0) : NULL;
+        if (!cJSON_IsObject(choice)) {
+                *cause = xstrdup("the upstream answer has no choices");
+                return NULL;
+        }
+        msg = json_get(choice, "message");
+        finish = json_get_str(choice, "finish_reason");
+        ids_random(id, sizeof id, "msg_", &rng);
+
+        content = cJSON_CreateArray();
+        buf_init(&thinking);
+        buf_init(&text);
+        collect_reasoning(msg, &thinking, &signature);
+        if (thinking.len > 0) {
+                block = cJSON_CreateObject();
+                cJSON_AddStringToObject(block, "type", "thinking");
+                cJSON_AddStringToObject(block, "thinking", buf_str(&thinking));
+                cJSON_AddStringToObject(block, "signature", signature != NULL ? signature : "");
+                cJSON_AddItemToArray(content, block);
+        }
+        collect_text(json_get(msg, "content"), &text);
+        if (text.len == 0)
+                collect_text(json_get(msg, "refusal"), &text);
+        if (text.len > 0) {
+                block = cJSON_CreateObject();
+                cJSON_AddStringToObject(block, "type", "text");
+                cJSON_AddStringToObject(block, "text", buf_str(&text));
+                cJSON_AddItemToArray(content, block);
+        }
+        out_bytes += thinking.len + text.len;
+        buf_fini(&thinking);
+        buf_fini(&text);
+
+        calls = json_get(msg, "tool_calls");
+        cJSON_ArrayForEach(it, (cJSON_IsArray(calls) ? calls : NULL))
+        {
+                if (add_tool_use(content, json_get_str(it, "id"), json_get(it, "function"), opts,
+                                 &rng, &out_bytes))
+                        tools++;
+        }
+        if (tools == 0 && cJSON_IsObject(json_get(msg, "function_call")) &&
+            add_tool_use(content, NULL, json_get(msg, "function_call"), opts, &rng, &out_bytes))
+                tools++;
+
+        res->tool_calls = tools;
+        snprintf(res->stop_reason, sizeof res->stop_reason, "%s",
+                 xlate_response_stop_reason(finish, tools > 0, json_get(choice, "stop_reason"),
+                                            opts->stop_sequences, opts->content_filter_end_turn,
+                                            &stop_seq));
+        if (!xlate_response_usage(json_get(completion, "usage"), &res->usage)) {
+                res->usage_estimated = true;
+                res->usage.input = opts->input_estimate;
+                res->usage.output = out_bytes / 4 > 0 ? (long)(out_bytes / 4) : 1;
+        }
+
+        answer = cJSON_CreateObject();
+        cJSON_AddStringToObject(answer, "id", id);
+        cJSON_AddStringToObject(answer, "type", "message");
+        cJSON_AddStringToObject(answer, "role", "assistant");
+        cJSON_AddStringToObject(answer, "model", opts->model != NULL ? opts->model : "");
+        cJSON_AddItemToObject(answer, "content", content);
+        cJSON_AddStringToObject(answer, "stop_reason", res->stop_reason);
+        if (stop_seq != NULL)
+                cJSON_AddStringToObject(answer, "stop_sequence", stop_seq);
+        else
+                cJSON_AddNullToObject(answer, "stop_sequence");
+        cJSON_AddItemToObject(answer, "usage", usage_json(&res->usage));
+        return answer;
+}
