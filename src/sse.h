@@ -14,11 +14,11 @@
 typedef void (*sse_event_fn)(void *arg, const char *event, const char *data, size_t len);
 
 struct sse_parser {
-        struct buf line;  /* the incomplete line carried between feeds */
-        struct buf data;  /* data lines of the current event, joined by \n */
-        char event[64];   /* event name of the current event */
+        struct buf line; /* the incomplete line carried between feeds */
+        struct buf data; /* data lines of the current event, joined by \n */
+        char event[64];  /* event name of the current event */
         int has_data;
-        int pending_cr;   /* the last byte fed was \r: a following \n belongs to it */
+        int pending_cr; /* the last byte fed was \r: a following \n belongs to it */
         sse_event_fn fn;
         void *arg;
 };

@@ -115,9 +115,16 @@ const struct xlate_result *xlate_stream_result(const struct xlate_stream *s)
 static void put_long(struct buf *b, long v)
 {
         char tmp[24];
-        int n = snprintf(tmp, sizeof tmp, "%ld", v);
+        size_t i = sizeof tmp;
+        unsigned long u = v < 0 ? 0UL - (unsigned long)v : (unsigned long)v;
 
-        buf_append(b, tmp, (size_t)n);
+        do {
+                tmp[--i] = (char)('0' + u % 10);
+                u /= 10;
+        } while (u != 0);
+        if (v < 0)
+                tmp[--i] = '-';
+        buf_append(b, tmp + i, sizeof tmp - i);
 }
 
 static void frame_begin(struct xlate_stream *s, const char *json_prefix)
@@ -523,74 +530,129 @@ static void on_upstream_error(struct xlate_stream *s, const cJSON *err)
         free(printed);
 }
 
+/*
+ * The members of a chunk that matter, found in one walk over each object: chunks carry a dozen
+ * keys, and looking each wanted key up separately was the largest cost per chunk.
+ */
+struct chunk_fields {
+        const cJSON *error, *usage, *choice;                  /* chunk */
+        const cJSON *delta, *finish, *matched, *choice_usage; /* choices[0] */
+        const cJSON *reasoning_content, *reasoning, *details; /* delta */
+        const cJSON *content, *tool_calls, *function_call;
+};
+
+static void chunk_fields(const cJSON *chunk, struct chunk_fields *f)
+{
+        const cJSON *it;
+
+        memset(f, 0, sizeof *f);
+        for (it = chunk->child; it != NULL; it = it->next) {
+                if (strcmp(it->string, "choices") == 0) {
+                        if (cJSON_IsArray(it) && cJSON_IsObject(it->child))
+                                f->choice = it->child;
+                } else if (strcmp(it->string, "usage") == 0) {
+                        f->usage = it;
+                } else if (strcmp(it->string, "error") == 0) {
+                        f->error = it;
+                }
+        }
+        for (it = f->choice != NULL ? f->choice->child : NULL; it != NULL; it = it->next) {
+                if (strcmp(it->string, "delta") == 0)
+                        f->delta = it;
+                else if (strcmp(it->string, "finish_reason") == 0)
+                        f->finish = it;
+                else if (strcmp(it->string, "stop_reason") == 0)
+                        f->matched = it;
+                else if (strcmp(it->string, "usage") == 0)
+                        f->choice_usage = it;
+        }
+        for (it = cJSON_IsObject(f->delta) ? f->delta->child : NULL; it != NULL; it = it->next) {
+                const char *k = it->string;
+
+                if (strcmp(k, "content") == 0)
+                        f->content = it;
+                else if (strcmp(k, "reasoning_content") == 0)
+                        f->reasoning_content = it;
+                else if (strcmp(k, "reasoning") == 0)
+                        f->reasoning = it;
+                else if (strcmp(k, "reasoning_details") == 0)
+                        f->details = it;
+                else if (strcmp(k, "tool_calls") == 0)
+                        f->tool_calls = it;
+                else if (strcmp(k, "function_call") == 0)
+                        f->function_call = it;
+        }
+}
+
+/* A non-empty string value, or NULL. */
+static const char *nonempty(const cJSON *v)
+{
+        return cJSON_IsString(v) && v->valuestring[0] != '\0' ? v->valuestring : NULL;
+}
+
+static void on_reasoning(struct xlate_stream *s, const struct chunk_fields *f)
+{
+        const char *r = nonempty(f->reasoning_content);
+        const char *signature = NULL;
+        const cJSON *it;
+
+        if (r == NULL)
+                r = nonempty(f->reasoning);
+        if (r != NULL)
+                on_thinking(s, r, strlen(r));
+        /* OpenRouter repeats the reasoning text in reasoning_details: use those only alone. */
+        cJSON_ArrayForEach(it, (cJSON_IsArray(f->details) ? f->details : NULL))
+        {
+                const char *t = json_get_str(it, "text");
+                const char *sig = json_get_str(it, "signature");
+
+                if (r == NULL && t != NULL && t[0] != '\0')
+                        on_thinking(s, t, strlen(t));
+                if (sig != NULL && sig[0] != '\0')
+                        signature = sig;
+        }
+        if (signature != NULL && s->open == BLOCK_THINKING) {
+                buf_clear(&s->signature);
+                buf_puts(&s->signature, signature);
+        }
+}
+
 /* One chunk: reasoning, then content, then tool calls, then the finish (§F.3 step 3). */
 static void on_chunk(struct xlate_stream *s, const cJSON *chunk)
 {
-        const cJSON *err = json_get(chunk, "error");
-        const cJSON *choices = json_get(chunk, "choices");
-        const cJSON *choice = cJSON_IsArray(choices) ? cJSON_GetArrayItem(choices, 0) : NULL;
-        const cJSON *delta = json_get(choice, "delta");
-        const cJSON *usage = json_get(chunk, "usage");
-        const char *finish_reason = json_get_str(choice, "finish_reason");
+        struct chunk_fields f;
+        const char *text, *finish_reason;
+        const cJSON *usage;
 
-        if (err != NULL && !cJSON_IsNull(err)) {
-                on_upstream_error(s, err);
+        chunk_fields(chunk, &f);
+        if (f.error != NULL && !cJSON_IsNull(f.error)) {
+                on_upstream_error(s, f.error);
                 return;
         }
-        if (cJSON_IsObject(delta)) {
-                const char *r = json_get_str(delta, "reasoning_content");
-                const cJSON *details = json_get(delta, "reasoning_details");
-                const cJSON *calls = json_get(delta, "tool_calls");
-                const cJSON *fc = json_get(delta, "function_call");
-                const char *text = json_get_str(delta, "content");
-                const char *signature = NULL;
-                const cJSON *it;
-                bool details_text = false;
-
-                if (r == NULL || r[0] == '\0')
-                        r = json_get_str(delta, "reasoning");
-                if (r != NULL && r[0] != '\0')
-                        on_thinking(s, r, strlen(r));
-                else
-                        details_text = true;
-                cJSON_ArrayForEach(it, (cJSON_IsArray(details) ? details : NULL))
-                {
-                        const char *t = json_get_str(it, "text");
-                        const char *sig = json_get_str(it, "signature");
-
-                        if (details_text && t != NULL && t[0] != '\0')
-                                on_thinking(s, t, strlen(t));
-                        if (sig != NULL && sig[0] != '\0')
-                                signature = sig;
-                }
-                if (signature != NULL && s->open == BLOCK_THINKING) {
-                        buf_clear(&s->signature);
-                        buf_puts(&s->signature, signature);
-                }
-                if (text != NULL && text[0] != '\0')
-                        on_text(s, text, strlen(text));
-                if (cJSON_IsArray(calls))
-                        on_tool_calls(s, calls);
-                else if (cJSON_IsObject(fc)) /* the legacy single function call */
-                        on_tool_fragment(s, true, 0, NULL, json_get_str(fc, "name"),
-                                         json_get(fc, "arguments"));
-        }
-        if (finish_reason != NULL && finish_reason[0] != '\0') {
-                const cJSON *matched = json_get(choice, "stop_reason");
-
+        if (f.reasoning_content != NULL || f.reasoning != NULL || f.details != NULL)
+                on_reasoning(s, &f);
+        text = nonempty(f.content);
+        if (text != NULL)
+                on_text(s, text, strlen(text));
+        if (cJSON_IsArray(f.tool_calls))
+                on_tool_calls(s, f.tool_calls);
+        else if (cJSON_IsObject(f.function_call)) /* the legacy single function call */
+                on_tool_fragment(s, true, 0, NULL, json_get_str(f.function_call, "name"),
+                                 json_get(f.function_call, "arguments"));
+        finish_reason = nonempty(f.finish);
+        if (finish_reason != NULL) {
                 s->have_finish = true;
                 snprintf(s->finish, sizeof s->finish, "%s", finish_reason);
-                if (cJSON_IsString(matched)) {
+                if (cJSON_IsString(f.matched)) {
                         cJSON_Delete(s->matched);
-                        s->matched = cJSON_CreateString(matched->valuestring);
+                        s->matched = cJSON_CreateString(f.matched->valuestring);
                 }
                 close_open(s);
                 flush_tools(s, s->ntools);
         }
         /* Moonshot puts the usage inside the choice of the finish chunk. */
-        if (!cJSON_IsObject(usage))
-                usage = json_get(choice, "usage");
-        if (xlate_response_usage(usage, &s->usage)) {
+        usage = cJSON_IsObject(f.usage) ? f.usage : f.choice_usage;
+        if (usage != NULL && xlate_response_usage(usage, &s->usage)) {
                 s->have_usage = true;
                 if (s->have_finish)
                         finish(s);
