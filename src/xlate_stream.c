@@ -494,19 +494,36 @@ static int contains_ci(const char *hay, const char *needle)
         return 0;
 }
 
-/* The Anthropic error type for an error object an upstream sent inside a 200 stream. */
+/* An HTTP-like status in err's code or status member, as a number or a numeric string. */
+static long error_status(const cJSON *err)
+{
+        static const char *const keys[] = {"code", "status", "status_code"};
+
+        for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+                const cJSON *v = json_get(err, keys[i]);
+
+                if (cJSON_IsNumber(v))
+                        return (long)v->valuedouble;
+                if (cJSON_IsString(v) && v->valuestring[0] >= '1' && v->valuestring[0] <= '9')
+                        return strtol(v->valuestring, NULL, 10);
+        }
+        return 0;
+}
+
+/*
+ * The Anthropic error type for an error object an upstream sent inside a 200 stream. Overload
+ * matters most: Claude Code retries overloaded_error by itself. Numbers are only trusted in the
+ * status fields; in free text "503" may as well be a token count.
+ */
 static const char *error_type(const cJSON *err, const char *text)
 {
-        double status = 0;
+        long status = error_status(err);
 
-        if (!json_get_num(err, "code", &status))
-                json_get_num(err, "status", &status);
         if (status == 503 || status == 529 || contains_ci(text, "overload") ||
-            contains_ci(text, "503") || contains_ci(text, "529") ||
             contains_ci(text, "unavailable"))
                 return "overloaded_error";
-        if (status == 429 || contains_ci(text, "429") || contains_ci(text, "rate limit") ||
-            contains_ci(text, "rate_limit") || contains_ci(text, "too many requests"))
+        if (status == 429 || contains_ci(text, "rate limit") || contains_ci(text, "rate_limit") ||
+            contains_ci(text, "ratelimit") || contains_ci(text, "too many requests"))
                 return "rate_limit_error";
         return "api_error";
 }

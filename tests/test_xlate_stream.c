@@ -328,6 +328,44 @@ static void test_ping_and_fail(void **state)
         buf_fini(&out);
 }
 
+/* Mid-stream error objects come in many shapes; the type decides whether Claude Code retries. */
+static void test_error_types(void **state)
+{
+        static const struct {
+                const char *data, *type;
+        } cases[] = {
+            {"{\"error\":{\"code\":\"529\",\"message\":\"busy\"}}", "overloaded_error"},
+            {"{\"error\":{\"status\":503,\"message\":\"x\"}}", "overloaded_error"},
+            {"{\"error\":{\"message\":\"Service Unavailable\"}}", "overloaded_error"},
+            {"{\"error\":\"Too Many Requests\"}", "rate_limit_error"},
+            {"{\"error\":{\"code\":429,\"message\":\"slow down\"}}", "rate_limit_error"},
+            {"{\"error\":{\"message\":\"prompt has 5030 tokens, 4290 allowed\"}}", "api_error"},
+            {"{\"error\":{\"type\":\"server_error\"}}", "api_error"},
+        };
+        struct xlate_reply_opts opts = {.model = "m", .input_estimate = 5, .seed = 1};
+
+        (void)state;
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+                struct xlate_stream *s = xlate_stream_new(&opts);
+                struct stream_summary sum;
+                struct buf out, in;
+                char *cause = NULL;
+
+                buf_init(&out);
+                buf_init(&in);
+                buf_printf(&in, "data: %s\n\n", cases[i].data);
+                xlate_stream_begin(s, &out);
+                assert_int_equal(xlate_stream_feed(s, in.data, in.len, &out), XLATE_STREAM_FAILED);
+                if (stream_validator_check(out.data, out.len, &sum, &cause) != 0)
+                        fail_msg("%s", cause);
+                if (strcmp(sum.error_type, cases[i].type) != 0)
+                        fail_msg("%s gave %s", cases[i].data, sum.error_type);
+                xlate_stream_free(s);
+                buf_fini(&out);
+                buf_fini(&in);
+        }
+}
+
 /* The validator itself rejects what clients reject. */
 static void test_validator_rejects(void **state)
 {
@@ -409,9 +447,8 @@ static void test_validator_rejects(void **state)
 int main(void)
 {
         static const struct CMUnitTest fixed[] = {
-            cmocka_unit_test(test_facts_have_fixtures),
-            cmocka_unit_test(test_ping),
-            cmocka_unit_test(test_ping_and_fail),
+            cmocka_unit_test(test_facts_have_fixtures), cmocka_unit_test(test_ping),
+            cmocka_unit_test(test_ping_and_fail),       cmocka_unit_test(test_error_types),
             cmocka_unit_test(test_validator_rejects),
         };
         size_t nfix = sizeof fixed / sizeof fixed[0];
