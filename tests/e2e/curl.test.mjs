@@ -29,6 +29,7 @@ before(async () => {
       { model_id: 'm-disc', model_name: 'disconnect' },
       { model_id: 'm-silent', model_name: 'silent' },
       { model_id: 'm-slow', model_name: 'slow' },
+      { model_id: 'm-500', model_name: 'error_500' },
       { model_id: 'm-capped', model_name: 'text', max_tokens: 8192 },
     ],
     extraScenarios: {
@@ -215,6 +216,15 @@ test('a client that disconnects mid-stream aborts the upstream transfer at once'
   assert.ok(closed.steps_sent < 15, `aborted early (after ${closed.steps_sent} chunks)`);
   const ok = await curl('GET', '/health');
   assert.equal(ok.status, 200, 'still serving');
+});
+
+test('upstream 500 is retried (MAX_RETRIES default 2), then 500 api_error', T, async () => {
+  const since = stack.records().length;
+  const res = await curl('POST', '/v1/messages', { headers: [JSON_H, 'x-api-key: k'],
+    body: simple('m-500') });
+  assertAnthropicError(res, 500, 'api_error');
+  const tries = upstreamSince(since).filter((r) => r.body?.model === 'error_500').length;
+  assert.equal(tries, 3, 'one request and two retries');
 });
 
 test('GET /health → 200', T, async () => {

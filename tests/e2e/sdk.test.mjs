@@ -34,7 +34,9 @@ before(async () => {
       ...scenarios.map((s) => ({ model_id: `m-${s}`, model_name: s })),
       { model_id: 'm-keyed', model_name: 'text', api_key_name: 'CP_E2E_UPSTREAM_KEY' },
     ],
-    env: { CP_E2E_UPSTREAM_KEY: 'upstream-secret' },
+    // No proxy-side retries: a 429 with retry-after: 7 would otherwise take 14 s per request
+    // (curl.test.mjs checks the retries themselves).
+    env: { CP_E2E_UPSTREAM_KEY: 'upstream-secret', MAX_RETRIES: '0' },
   });
   client = new Anthropic({ baseURL: stack.baseURL, apiKey: 'test-key', maxRetries: 0,
     timeout: 30000 });
