@@ -155,9 +155,15 @@ static void describe(struct buf *b, const yaml_node_t *n)
         s = (const char *)n->data.scalar.value;
         len = n->data.scalar.length;
         buf_putc(b, '"');
-        for (i = 0; i < len && i < 60; i++)
+        if (len > 60) {
+                len = 60;
+                /* Cut on a character boundary, not inside a UTF-8 sequence. */
+                while (len > 0 && ((unsigned char)s[len] & 0xC0) == 0x80)
+                        len--;
+        }
+        for (i = 0; i < len; i++)
                 buf_putc(b, iscntrl((unsigned char)s[i]) ? '?' : s[i]);
-        if (len > 60)
+        if (len < n->data.scalar.length)
                 buf_puts(b, "...");
         buf_putc(b, '"');
 }
@@ -716,6 +722,28 @@ static int read_api_base(struct loader *ld, const yaml_node_t *v, char **out)
         return 0;
 }
 
+/*
+ * The name of an environment variable. Pasting the key itself here is an easy mistake that
+ * would otherwise fail quietly (the variable is never set); the message must not repeat the
+ * value, since it is probably a secret.
+ */
+static int read_key_name(struct loader *ld, const yaml_node_t *v, char **out)
+{
+        static const char what[] = "api_key_name: expected the name of an environment variable "
+                                   "holding the key, like DEEPSEEK_API_KEY (not the key itself)";
+        const char *s = scalar(v);
+        const char *p;
+
+        if (s == NULL || is_null(v) || *s == '\0' || isdigit((unsigned char)*s) ||
+            strncmp(s, "sk-", 3) == 0 || strncmp(s, "AIza", 4) == 0 || strlen(s) > 64)
+                return fail(ld, v, "%s", what);
+        for (p = s; *p != '\0'; p++)
+                if (!isalnum((unsigned char)*p) && *p != '_')
+                        return fail(ld, v, "%s", what);
+        *out = xstrdup(s);
+        return 0;
+}
+
 static bool header_name_ok(const char *s)
 {
         if (*s == '\0')
@@ -745,9 +773,15 @@ static int read_headers(struct loader *ld, const yaml_node_t *v, struct model_en
 
                 if (name == NULL || !header_name_ok(name))
                         return expected(ld, "extra_headers", k, "a header name");
-                /* A line break in a value would let the config smuggle in a second header. */
+                /*
+                 * A line break would let the config smuggle in a second header. The value is
+                 * not echoed: it is often "Bearer <key>".
+                 */
                 if (value == NULL || strpbrk(value, "\r\n") != NULL)
-                        return expected(ld, name, val, "a header value on one line");
+                        return fail(ld, val,
+                                    "extra_headers: the value of %s must be text on one "
+                                    "line",
+                                    name);
                 h = &e->extra_headers[e->n_extra_headers++];
                 h->name = xstrdup(name);
                 h->value = xstrdup(is_null(val) ? "" : value);
@@ -815,7 +849,7 @@ static int read_entry_key(struct loader *ld, struct model_entry *e, int k, const
         case EK_EXTRA_HEADERS:
                 return read_headers(ld, v, e);
         case EK_API_KEY_NAME:
-                return read_string(ld, key, v, &e->api_key_name);
+                return read_key_name(ld, v, &e->api_key_name);
         case EK_ALIASES:
                 return read_string_list(ld, key, v, &e->aliases, &e->n_aliases);
         case EK_THINKING_STYLE:

@@ -319,7 +319,13 @@ static void test_errors(void **state)
             {"- model_id: a\n  api_base: http://h\n  extra_headers: {\"X A\": b}\n",
              "t.yaml:3:19: extra_headers: expected a header name, got \"X A\""},
             {"- model_id: a\n  api_base: http://h\n  extra_headers: {X-A: \"b\\r\\nX-B: c\"}\n",
-             "t.yaml:3:24: X-A: expected a header value on one line, got \"b??X-B: c\""},
+             "t.yaml:3:24: extra_headers: the value of X-A must be text on one line"},
+            {"- model_id: a\n  api_base: http://h\n  api_key_name: sk-0123456789abcdef\n",
+             "t.yaml:3:17: api_key_name: expected the name of an environment variable "
+             "holding the key, like DEEPSEEK_API_KEY (not the key itself)"},
+            {"- model_id: a\n  api_base: http://h\n  api_key_name: MY KEY\n",
+             "t.yaml:3:17: api_key_name: expected the name of an environment variable "
+             "holding the key, like DEEPSEEK_API_KEY (not the key itself)"},
             {"- model_id: a\n  api_base: http://h\n  aliases: [claude-*, [x]]\n",
              "t.yaml:3:23: aliases: expected a list of strings, got a list"},
             {"- model_id: a\n  api_base: http://h\n  drop_betas: {a: b}\n",
@@ -358,6 +364,24 @@ static void test_errors(void **state)
         (void)state;
         for (i = 0; i < sizeof cases / sizeof cases[0]; i++)
                 load_fails(cases[i].text, cases[i].want);
+}
+
+/* A long value is cut in "got ..." on a character boundary, never inside a UTF-8 sequence. */
+static void test_long_value_truncated(void **state)
+{
+        char text[256], want[256];
+        int i;
+
+        (void)state;
+        strcpy(text, "- model_id: a\n  api_base: http://h\n  max_tokens: x");
+        strcpy(want, "t.yaml:3:15: max_tokens: expected a token count like 8192 or 8k, got \"x");
+        for (i = 0; i < 40; i++)
+                strcat(text, "\xc3\xa9"); /* é */
+        for (i = 0; i < 29; i++)
+                strcat(want, "\xc3\xa9");
+        strcat(text, "\n");
+        strcat(want, "...\"");
+        load_fails(text, want);
 }
 
 static void test_load_missing_file(void **state)
@@ -731,6 +755,7 @@ int main(void)
             cmocka_unit_test(test_durations),
             cmocka_unit_test(test_tokens),
             cmocka_unit_test(test_errors),
+            cmocka_unit_test(test_long_value_truncated),
             cmocka_unit_test(test_load_missing_file),
             cmocka_unit_test(test_unknown_keys_warn),
             cmocka_unit_test(test_other_warnings),
