@@ -46,6 +46,7 @@
 #include <event2/keyvalq_struct.h>
 #include <event2/util.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -932,6 +933,17 @@ int main(int argc, char **argv)
             getsockname(evhttp_bound_socket_get_fd(sock), (struct sockaddr *)&addr, &alen) != 0) {
                 fprintf(stderr, "fake-upstream: cannot listen on 127.0.0.1:%ld\n", port);
                 return 1;
+        }
+        /*
+         * Accepted sockets inherit TCP_NODELAY from the listener (Linux). Real providers stream
+         * without Nagle; with it, a reused connection holds each answer's last small write until
+         * the peer's delayed ACK (40 ms), which is what the tests and benchmarks would see.
+         */
+        {
+                int one = 1;
+
+                setsockopt(evhttp_bound_socket_get_fd(sock), IPPROTO_TCP, TCP_NODELAY, &one,
+                           sizeof one);
         }
         sigint = evsignal_new(f.base, SIGINT, on_signal, f.base);
         sigterm = evsignal_new(f.base, SIGTERM, on_signal, f.base);
