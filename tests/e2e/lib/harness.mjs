@@ -20,6 +20,7 @@ const START_TIMEOUT_MS = 20000; // sanitizer builds start slower than release on
 const STOP_TIMEOUT_MS = 5000;
 
 const live = new Set();
+const made = []; // temp dirs, removed at exit unless CP_E2E_KEEP=1 (to look at a failure)
 process.on('exit', () => {
   for (const child of live) {
     try {
@@ -27,6 +28,9 @@ process.on('exit', () => {
     } catch {
       // already gone
     }
+  }
+  if (process.env.CP_E2E_KEEP !== '1') {
+    for (const d of made) fs.rmSync(d, { recursive: true, force: true });
   }
 });
 
@@ -55,7 +59,9 @@ export function fixturesDir() {
 }
 
 export function tempDir(label) {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `cp-e2e-${label}-`));
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), `cp-e2e-${label}-`));
+  made.push(d);
+  return d;
 }
 
 /**
