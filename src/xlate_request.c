@@ -19,6 +19,7 @@
 #include "sha256.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,8 +46,8 @@ struct parts {
 
 /* A tool call of the last assistant turn, waiting for its result. */
 struct call {
-        const char *client_id;   /* borrowed from the request */
-        const char *upstream_id; /* owned by ctx.used */
+        const char *client_id; /* borrowed from the request */
+        char upstream_id[UPSTREAM_ID_MAX];
         bool answered;
 };
 
@@ -54,7 +55,7 @@ struct ctx {
         const struct xlate_request_opts *opts;
         struct toolmap *names;
         cJSON *out;  /* the messages array being built */
-        char **used; /* upstream tool-call ids handed out so far */
+        char **used; /* upstream tool-call ids handed out so far: an open-addressing set */
         size_t n_used, cap_used;
         struct call *pending;
         size_t n_pending, cap_pending;
@@ -316,34 +317,60 @@ static char *tool_result_text(const cJSON *block, cJSON *attach)
 
 /* ---- tool-call ids ----------------------------------------------------------------------- */
 
+static size_t id_hash(const char *s)
+{
+        size_t h = 14695981039346656037ULL & SIZE_MAX; /* FNV-1a */
+
+        for (; *s != '\0'; s++)
+                h = (h ^ (unsigned char)*s) * (size_t)1099511628211ULL;
+        return h;
+}
+
+/* The slot holding id, or the empty slot where it would go. */
+static size_t id_slot(const struct ctx *c, const char *id)
+{
+        size_t i = id_hash(id) & (c->cap_used - 1);
+
+        while (c->used[i] != NULL && strcmp(c->used[i], id) != 0)
+                i = (i + 1) & (c->cap_used - 1);
+        return i;
+}
+
+static void id_add(struct ctx *c, const char *id)
+{
+        if (2 * (c->n_used + 1) > c->cap_used) {
+                char **old = c->used;
+                size_t old_cap = c->cap_used;
+
+                c->cap_used = old_cap ? old_cap * 2 : 32;
+                c->used = xcalloc(c->cap_used, sizeof *c->used);
+                for (size_t i = 0; i < old_cap; i++)
+                        if (old[i] != NULL)
+                                c->used[id_slot(c, old[i])] = old[i];
+                free(old);
+        }
+        c->used[id_slot(c, id)] = xstrdup(id);
+        c->n_used++;
+}
+
 static bool id_used(const struct ctx *c, const char *id)
 {
-        for (size_t i = 0; i < c->n_used; i++)
-                if (strcmp(c->used[i], id) == 0)
-                        return true;
-        return false;
+        return c->cap_used > 0 && c->used[id_slot(c, id)] != NULL;
 }
 
 /*
  * The upstream id for a tool_use id, unique within the request. A repeated id (duplicated
  * history) is derived from "<id>#<n>", so the same history maps identically on every turn.
  */
-static const char *upstream_id(struct ctx *c, const char *client_id)
+static void upstream_id(struct ctx *c, const char *client_id, char out[UPSTREAM_ID_MAX])
 {
-        char id[UPSTREAM_ID_MAX];
-
-        ids_upstream_tool(client_id, c->opts->tool_ids, id, sizeof id);
-        for (int n = 2; id_used(c, id); n++) {
+        ids_upstream_tool(client_id, c->opts->tool_ids, out, UPSTREAM_ID_MAX);
+        for (int n = 2; id_used(c, out); n++) {
                 char *alt = xasprintf("%s#%d", client_id, n);
-                ids_upstream_tool(alt, c->opts->tool_ids, id, sizeof id);
+                ids_upstream_tool(alt, c->opts->tool_ids, out, UPSTREAM_ID_MAX);
                 free(alt);
         }
-        if (c->n_used == c->cap_used) {
-                c->cap_used = c->cap_used ? c->cap_used * 2 : 16;
-                c->used = xrealloc(c->used, c->cap_used * sizeof *c->used);
-        }
-        c->used[c->n_used] = xstrdup(id);
-        return c->used[c->n_used++];
+        id_add(c, out);
 }
 
 static void tool_message(struct ctx *c, const char *upstream, const char *content)
@@ -447,7 +474,9 @@ static int assistant_turn(struct ctx *c, const struct parts *p)
                                 c->pending =
                                     xrealloc(c->pending, c->cap_pending * sizeof *c->pending);
                         }
-                        c->pending[c->n_pending] = (struct call){id, upstream_id(c, id), false};
+                        c->pending[c->n_pending].client_id = id;
+                        c->pending[c->n_pending].answered = false;
+                        upstream_id(c, id, c->pending[c->n_pending].upstream_id);
                         args = cJSON_IsObject(input) ? json_print(input) : xstrdup("{}");
                         fn = cJSON_CreateObject();
                         cJSON_AddStringToObject(fn, "name", toolmap_upstream(c->names, name));
@@ -1101,7 +1130,7 @@ out:
         cJSON_Delete(body);
         cJSON_Delete(tools);
         cJSON_Delete(c.out);
-        for (size_t i = 0; i < c.n_used; i++)
+        for (size_t i = 0; i < c.cap_used; i++)
                 free(c.used[i]);
         free(c.used);
         free(c.pending);

@@ -10,6 +10,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "buf.h"
 #include "json.h"
 #include "testutil.h"
 #include "toolmap.h"
@@ -861,6 +862,33 @@ static void test_duplicated_history(void **state)
         assert_true(testutil_json_equal(out, again));
         cJSON_Delete(out);
         cJSON_Delete(again);
+
+        /* Many turns, the whole history sent twice: ids stay unique past any table growth. */
+        {
+                struct buf b;
+                cJSON *big, *big2;
+
+                buf_init(&b);
+                buf_puts(&b, "{\"messages\":[{\"role\":\"user\",\"content\":\"go\"}");
+                for (int rep = 0; rep < 2; rep++)
+                        for (int i = 0; i < 100; i++)
+                                buf_printf(&b,
+                                           ",{\"role\":\"assistant\",\"content\":[{\"type\":"
+                                           "\"tool_use\",\"id\":\"toolu_%d\",\"name\":\"Bash\","
+                                           "\"input\":{}}]},{\"role\":\"user\",\"content\":[{"
+                                           "\"type\":\"tool_result\",\"tool_use_id\":\"toolu_%d\","
+                                           "\"content\":\"r\"}]}",
+                                           i, i);
+                buf_puts(&b, "]}");
+                big = xl(buf_str(&b), &o);
+                big2 = xl(buf_str(&b), &o);
+                assert_openai_valid(big);
+                assert_int_equal(cJSON_GetArraySize(json_get(big, "messages")), 1 + 400);
+                assert_true(testutil_json_equal(big, big2));
+                cJSON_Delete(big);
+                cJSON_Delete(big2);
+                buf_fini(&b);
+        }
 
         /* The same call twice in one turn, and its result twice. */
         expect_messages(
