@@ -99,11 +99,27 @@ stream_scenario() {
         }
 }
 
+# The same answer as stream_scenario N, but written by the fake in bursts of B chunks (one "raw"
+# step each), as a busy connection delivers them: the proxy's cost per chunk without a wake-up
+# per chunk.
+burst_scenario() {
+        local n=$1 b=$2 i esc=${HEAD//\"/\\\"}
+        {
+                printf '{"turns":[{"stream":[\n{"raw":"data: %s{\\"role\\":\\"assistant\\",\\"content\\":\\"\\"},\\"logprobs\\":null,\\"finish_reason\\":null}]}\\n\\n' "$esc"
+                for ((i = 0; i < n; i++)); do
+                        printf 'data: %s{\\"content\\":\\" word%d\\"},\\"logprobs\\":null,\\"finish_reason\\":null}]}\\n\\n' "$esc" "$i"
+                        [ $(((i + 1) % b)) -ne 0 ] || printf '"},\n{"raw":"'
+                done
+                printf 'data: %s{},\\"logprobs\\":null,\\"finish_reason\\":\\"stop\\"}]}\\n\\ndata: {\\"id\\":\\"chatcmpl-bench\\",\\"object\\":\\"chat.completion.chunk\\",\\"created\\":1700000000,\\"model\\":\\"bench\\",\\"choices\\":[],\\"usage\\":{\\"prompt_tokens\\":12,\\"completion_tokens\\":%d,\\"total_tokens\\":%d}}\\n\\ndata: [DONE]\\n\\n"}\n]}]}\n' "$esc" "$n" $((n + 12))
+        }
+}
+
 cat >"$SCEN/bench-small.json" <<'EOF'
 {"turns":[{"body":{"id":"chatcmpl-bench","object":"chat.completion","created":1700000000,"model":"bench","choices":[{"index":0,"message":{"role":"assistant","content":"Hello from the fake upstream."},"finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":7,"total_tokens":19}}}]}
 EOF
 stream_scenario 50 >"$SCEN/bench-stream50.json"
 stream_scenario 5000 >"$SCEN/bench-stream5000.json"
+burst_scenario 5000 100 >"$SCEN/bench-burst5000.json"
 # First chunk at once (the proxy has sent message_start), then 30 s of silence.
 stream_scenario 1 30000 >"$SCEN/bench-silent.json"
 
@@ -125,6 +141,7 @@ body "$WORK/openai-stream50.json" bench-stream50 true openai
 body "$WORK/anthropic-stream50.json" bench-stream50 true anthropic
 body "$WORK/anthropic-stream5000.json" bench-stream5000 true anthropic
 body "$WORK/anthropic-silent.json" bench-silent true anthropic
+body "$WORK/anthropic-burst5000.json" bench-burst5000 true anthropic
 
 # ---- processes ------------------------------------------------------------------------------
 
@@ -151,7 +168,7 @@ FAKE_PORT=$(wait_line "$WORK/fake.log" 'listening on http://127\.0\.0\.1:([0-9]+
 DIRECT=http://127.0.0.1:$FAKE_PORT
 
 CONFIG=$WORK/models.yaml
-for m in bench-small bench-stream50 bench-stream5000 bench-silent; do
+for m in bench-small bench-stream50 bench-stream5000 bench-burst5000 bench-silent; do
         printf -- '- model_id: %s\n  api_base: http://127.0.0.1:%s/v1\n' "$m" "$FAKE_PORT"
 done >"$CONFIG"
 
@@ -240,21 +257,35 @@ load proxy_c1 "$PROXY_URL/v1/messages" "$WORK/anthropic-small.json" 1 "$LAT_SECS
 
 # ---- 4: streaming CPU per relayed chunk ---------------------------------------------------------
 
-say "proxy CPU per chunk: $CHUNK_REQUESTS answers of 5000 chunks"
-c0=$(cpu_s "$PROXY_PID")
-f0=$(cpu_s "$FAKE_PID")
-t0=$(date +%s.%N)
-for ((i = 0; i < CHUNK_REQUESTS; i++)); do
-        [ "$(post "$PROXY_URL/v1/messages" "$WORK/anthropic-stream5000.json" /dev/null)" = 200 ] ||
-                die "stream5000 request $i failed"
-done
-t1=$(date +%s.%N)
-c1=$(cpu_s "$PROXY_PID")
-f1=$(cpu_s "$FAKE_PID")
-CHUNK_US=$(calc "($c1 - $c0) * 1e6 / ($CHUNK_REQUESTS * 5000)" 2)
-FAKE_CHUNK_US=$(calc "($f1 - $f0) * 1e6 / ($CHUNK_REQUESTS * 5000)" 2)
-CHUNK_WALL_MS=$(calc "($t1 - $t0) * 1000 / $CHUNK_REQUESTS" 1)
-echo "proxy ${CHUNK_US} us/chunk, fake ${FAKE_CHUNK_US} us/chunk, ${CHUNK_WALL_MS} ms per answer" >&2
+# chunk_cpu BODY: proxy and fake CPU per relayed chunk over CHUNK_REQUESTS 5000-chunk answers;
+# prints "proxy_us fake_us wall_ms_per_answer".
+chunk_cpu() {
+        local c0 c1 f0 f1 t0 t1 i
+        c0=$(cpu_s "$PROXY_PID")
+        f0=$(cpu_s "$FAKE_PID")
+        t0=$(date +%s.%N)
+        for ((i = 0; i < CHUNK_REQUESTS; i++)); do
+                [ "$(post "$PROXY_URL/v1/messages" "$1" /dev/null)" = 200 ] ||
+                        die "$(basename "$1") request $i failed"
+        done
+        t1=$(date +%s.%N)
+        c1=$(cpu_s "$PROXY_PID")
+        f1=$(cpu_s "$FAKE_PID")
+        echo "$(calc "($c1 - $c0) * 1e6 / ($CHUNK_REQUESTS * 5000)" 2)" \
+                "$(calc "($f1 - $f0) * 1e6 / ($CHUNK_REQUESTS * 5000)" 2)" \
+                "$(calc "($t1 - $t0) * 1000 / $CHUNK_REQUESTS" 1)"
+}
+
+say "proxy CPU per chunk: $CHUNK_REQUESTS answers of 5000 chunks, one write each, then in bursts"
+chunk_cpu "$WORK/anthropic-stream5000.json" >"$WORK/chunk.out"
+read -r CHUNK_US FAKE_CHUNK_US CHUNK_WALL_MS <"$WORK/chunk.out"
+echo "one chunk per write: proxy ${CHUNK_US} us/chunk, fake ${FAKE_CHUNK_US} us/chunk, ${CHUNK_WALL_MS} ms per answer" >&2
+[ "$(post "$PROXY_URL/v1/messages" "$WORK/anthropic-burst5000.json" "$WORK/o")" = 200 ] ||
+        die "proxy burst5000: $(head -c 500 "$WORK/o")"
+BURST5000=$(grep -c '^event: content_block_delta' "$WORK/o" || true)
+chunk_cpu "$WORK/anthropic-burst5000.json" >"$WORK/burst.out"
+read -r BURST_US _ BURST_WALL_MS <"$WORK/burst.out"
+echo "100-chunk bursts: proxy ${BURST_US} us/chunk, ${BURST_WALL_MS} ms per answer" >&2
 grep -qiE 'error|abort|leak' "$WORK/proxy.log" && { echo "proxy log:" >&2; tail -5 "$WORK/proxy.log" >&2; }
 PROXY_RSS_AFTER_LOAD=$(awk '/VmRSS/ { print $2 }' "/proc/$PROXY_PID/status")
 
@@ -330,8 +361,10 @@ TABLE=$WORK/table.md
                 "$(xk request_50k bytes)" "$(calc "$X50" 0)" "$(verdict "$X50 < 500")"
         printf '| CPU per request, synthetic 1 MB request (%s B) | | | %s µs | < 10000 µs | %s |\n' \
                 "$(xk request_1m bytes)" "$(calc "$X1M" 0)" "$(verdict "$X1M < 10000")"
-        printf '| proxy CPU per relayed chunk, 5000-chunk answers | | %s × 5000 chunks | %s µs | < 2 µs | %s |\n' \
+        printf '| proxy CPU per relayed chunk, 5000-chunk answers, one chunk per upstream write | | %s × 5000 chunks | %s µs | < 2 µs | %s |\n' \
                 "$CHUNK_REQUESTS" "$CHUNK_US" "$(verdict "$CHUNK_US < 2")"
+        printf '| the same, upstream writes 100 chunks at a time | | %s × 5000 chunks | %s µs | < 2 µs | %s |\n' \
+                "$CHUNK_REQUESTS" "$BURST_US" "$(verdict "$BURST_US < 2")"
         printf '| memory per open stream, %s streams | | %s kB idle → %s kB | %s kB | < 16 kB | %s |\n' \
                 "$STREAMS" "$IDLE_KB" "$(sk r1_rss_kb)" "$PER_STREAM" "$(verdict "$PER_STREAM < 16")"
         printf '| idle RSS (median of %s starts) | | | %s kB | < 8192 kB | %s |\n' \
@@ -353,10 +386,10 @@ TABLE=$WORK/table.md
                 "$(xk request_50k tokens_us)" "$(xk request_1m parse_us)" "$(xk request_1m xlate_us)" \
                 "$(xk request_1m print_us)" "$(xk request_1m tokens_us)" \
                 "$(xk request_50k upstream_bytes)" "$(xk request_1m upstream_bytes)"
-        printf -- '- stream translator alone: %s µs per chunk fed one chunk per call, %s µs in 16 KB slices; the fake spends %s µs per chunk producing them; %s ms per 5000-chunk answer end to end.\n' \
-                "$(xk stream_chunk us_per_chunk)" "$(xk stream_slice16k us_per_chunk)" \
-                "$FAKE_CHUNK_US" "$CHUNK_WALL_MS"
-        printf -- '- text deltas relayed: %s of 50 and %s of 5000 chunks.\n' "$PROXY50" "$PROXY5000"
+        printf -- '- stream translator alone (bench_xlate): %s µs per chunk fed one chunk per call, %s µs in 16 KB slices; the fake spends %s µs per chunk writing them one at a time.\n' \
+                "$(xk stream_chunk us_per_chunk)" "$(xk stream_slice16k us_per_chunk)" "$FAKE_CHUNK_US"
+        printf -- '- text deltas relayed: %s of 50, %s and %s of 5000 chunks; 5000-chunk answers took %s ms (one chunk per write) and %s ms (bursts) end to end.\n' \
+                "$PROXY50" "$PROXY5000" "$BURST5000" "$CHUNK_WALL_MS" "$BURST_WALL_MS"
         printf -- '- open streams: %s of %s got message_start in %s ms (failed: %s); proxy descriptors %s; RSS after closing them %s kB; second round %s kB open (%s kB each), %s kB after closing.\n' \
                 "$(sk r1_opened)" "$STREAMS" "$(sk r1_open_ms)" "$(sk r1_failed)" "$(sk r1_fds)" \
                 "$(sk r1_after_close_kb)" "$(sk r2_rss_kb)" "$(sk r2_per_stream_kb)" "$(sk r2_after_close_kb)"
