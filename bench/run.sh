@@ -202,8 +202,10 @@ post() { # post URL BODYFILE OUT: one request with curl; prints the HTTP status
 say "sanity checks"
 [ "$(post "$DIRECT/v1/chat/completions" "$WORK/openai-small.json" "$WORK/o")" = 200 ] ||
         die "direct small: $(cat "$WORK/o")"
-[ "$(post "$PROXY_URL/v1/messages" "$WORK/anthropic-small.json" "$WORK/o")" = 200 ] &&
-        grep -q 'Hello from the fake upstream' "$WORK/o" || die "proxy small: $(cat "$WORK/o")"
+if [ "$(post "$PROXY_URL/v1/messages" "$WORK/anthropic-small.json" "$WORK/o")" != 200 ] ||
+        ! grep -q 'Hello from the fake upstream' "$WORK/o"; then
+        die "proxy small: $(cat "$WORK/o")"
+fi
 [ "$(post "$DIRECT/v1/chat/completions" "$WORK/openai-stream50.json" "$WORK/o")" = 200 ] ||
         die "direct stream: $(cat "$WORK/o")"
 DIRECT50=$(grep -c '"content":" word' "$WORK/o" || true)
