@@ -1054,6 +1054,8 @@ static int mapping_parse(struct loader *ld, const yaml_node_t *root)
                         return -1;
                 c->max_retries = (int)l;
         }
+        /* The mapping form routes unknown models only where `default:` says so. */
+        c->default_model = -1;
         if (vals[TK_DEFAULT] != NULL && !is_null(vals[TK_DEFAULT])) {
                 char *name = NULL;
                 struct buf ids;
@@ -1259,6 +1261,8 @@ const struct model_entry *config_route(const struct config *c, const char *model
                                 if (fnmatch(c->models[i].aliases[j], model, 0) == 0)
                                         return &c->models[i];
         }
+        if (c->default_model < 0)
+                return NULL;
         if (fallback != NULL)
                 *fallback = true;
         return &c->models[c->default_model];

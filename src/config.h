@@ -25,12 +25,12 @@ enum config_auth {
 };
 
 struct model_entry {
-        char *model_id;   /* what clients ask for (required, unique) */
-        char *model_name; /* what the upstream is asked for (default: model_id) */
-        char *api_base;   /* e.g. https://api.deepseek.com/v1 (required) */
-        bool direct;      /* Anthropic-compatible upstream: pass through */
-        bool can_stream;  /* default true; false: call upstream without streaming */
-        long max_tokens;  /* output cap, 0: none */
+        char *model_id;        /* what clients ask for (required, unique) */
+        char *model_name;      /* what the upstream is asked for (default: model_id) */
+        char *api_base;        /* e.g. https://api.deepseek.com/v1 (required) */
+        bool direct;           /* Anthropic-compatible upstream: pass through */
+        bool can_stream;       /* default true; false: call upstream without streaming */
+        long max_tokens;       /* output cap, 0: none */
         long max_input_tokens; /* context size (max_input_tokens or context), 0: unknown */
         bool has_temperature;
         double temperature;
@@ -43,9 +43,9 @@ struct model_entry {
         /* Settings beyond the seed format. */
         char **aliases; /* other request model names routed here; '*' and '?' glob */
         size_t n_aliases;
-        enum xlate_reasoning reasoning;             /* thinking_style */
+        enum xlate_reasoning reasoning;               /* thinking_style */
         enum xlate_history_thinking history_thinking; /* history_thinking */
-        enum ids_style tool_ids;                    /* tool_id_style */
+        enum ids_style tool_ids;                      /* tool_id_style */
         bool max_completion_tokens;
         bool stream_usage; /* default true */
         bool sanitize_schema;
@@ -67,7 +67,7 @@ struct config {
         char *path; /* the file it came from, or NULL */
         struct model_entry *models;
         size_t n_models;
-        int default_model; /* index into models */
+        int default_model;     /* index into models; -1: mapping form without `default:` */
         bool default_explicit; /* set by `default:` (mapping form) rather than first entry */
         /* Server settings (mapping form); 0/NULL when the file does not set them. */
         char *host;
@@ -82,8 +82,7 @@ struct config {
 /* Loads and validates a file. On error returns -1 and *cause says where and what. */
 int config_load(const char *path, struct config **out, char **cause);
 /* The same over text in memory; name is used in messages. */
-int config_parse(const char *text, size_t len, const char *name, struct config **out,
-                 char **cause);
+int config_parse(const char *text, size_t len, const char *name, struct config **out, char **cause);
 void config_free(struct config *c);
 
 /* "8k" -> 8192 (k = 1024, either case), "200K", "32000". -1 when not a token count. */
@@ -91,7 +90,8 @@ long config_parse_tokens(const char *s);
 
 /*
  * The entry for a request's model: exact model_id, then aliases, then the default. *fallback is
- * set when the default was used. Never NULL for a config with at least one entry.
+ * set when the default was used. NULL when nothing matches and there is no default (the mapping
+ * form without `default:`).
  */
 const struct model_entry *config_route(const struct config *c, const char *model, bool *fallback);
 /* The entry with exactly this model_id, or NULL. */

@@ -107,9 +107,9 @@ static void exchange_end(struct exchange *ex)
                 evhttp_connection_set_closecb(ex->conn, NULL, NULL);
         usage_totals_add(s->totals, ex->e->model_id, u, ex->failed);
         if (s->settings.debug)
-                log_info("%s %s -> %s (translate%s) %d in=%ld out=%ld cache_read=%ld "
+                log_info("%s %s -> %s/%s (translate%s) %d in=%ld out=%ld cache_read=%ld "
                          "cache_write=%ld stop=%s ttft=%ldms total=%ldms%s",
-                         ex->request_id, ex->reply.model, ex->e->model_id,
+                         ex->request_id, ex->reply.model, ex->e->model_id, ex->e->model_name,
                          ex->client_stream ? ", stream" : "", ex->final_status, u->input, u->output,
                          u->cache_read, u->cache_write,
                          ex->result.stop_reason[0] ? ex->result.stop_reason : "-", ex->ttft_ms,
@@ -214,9 +214,17 @@ static void end_client_stream(struct exchange *ex)
 static void on_client_close(struct evhttp_connection *conn, void *arg)
 {
         struct exchange *ex = arg;
+        struct evhttp_request *req = ex->req;
 
         (void)conn;
-        ex->req = NULL; /* evhttp frees it after this callback */
+        /*
+         * evhttp frees the requests still queued on a dying connection, but a reply in
+         * progress has been detached from it (its connection is already NULL here): that
+         * one is ours to free.
+         */
+        if (req != NULL && evhttp_request_get_connection(req) == NULL)
+                evhttp_request_free(req);
+        ex->req = NULL;
         if (!ex->answered) {
                 ex->final_status = 499;
                 ex->failed = true;

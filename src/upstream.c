@@ -341,8 +341,9 @@ struct upstream_transfer *upstream_start(struct upstream *u, struct upstream_req
         curl_easy_setopt(t->easy, CURLOPT_WRITEDATA, t);
         curl_easy_setopt(t->easy, CURLOPT_CONNECTTIMEOUT_MS,
                          r->connect_timeout_ms > 0 ? r->connect_timeout_ms : 10000L);
-        /* Small receive buffers keep thousands of open streams cheap; chunks are small. */
-        curl_easy_setopt(t->easy, CURLOPT_BUFFERSIZE, 8192L);
+        /* Small receive buffers keep thousands of open streams cheap: stream chunks are a few
+         * hundred bytes, and a large non-streamed answer just takes a few more reads. */
+        curl_easy_setopt(t->easy, CURLOPT_BUFFERSIZE, 2048L);
         if (r->method != NULL && strcmp(r->method, "GET") == 0) {
                 curl_easy_setopt(t->easy, CURLOPT_HTTPGET, 1L);
         } else {

@@ -28,17 +28,17 @@ enum xlate_history_thinking {
 };
 
 struct xlate_request_opts {
-        const char *upstream_model; /* the entry's model_name */
-        long max_tokens_cap;        /* 0: no cap */
-        bool max_completion_tokens; /* send max_completion_tokens instead of max_tokens */
-        bool stream;                /* the upstream call streams */
-        bool stream_usage;          /* ask for stream_options.include_usage */
+        const char *upstream_model;   /* the entry's model_name */
+        long max_tokens_cap;          /* 0: no cap */
+        bool max_completion_tokens;   /* send max_completion_tokens instead of max_tokens */
+        bool stream;                  /* the upstream call streams */
+        bool stream_usage;            /* ask for stream_options.include_usage */
         const char *reasoning_effort; /* the entry's minimal|low|medium|high, or NULL */
         enum xlate_reasoning reasoning;
         enum xlate_history_thinking history_thinking;
         enum ids_style tool_ids;
-        bool sanitize_schema;      /* strip JSON Schema keywords Gemini-like servers reject */
-        bool has_temperature;      /* the entry fixes the temperature */
+        bool sanitize_schema; /* strip JSON Schema keywords Gemini-like servers reject */
+        bool has_temperature; /* the entry fixes the temperature */
         double temperature;
         bool drop_sampling;        /* never send temperature/top_p (reasoning models) */
         bool developer_role;       /* system prompt as role "developer" */

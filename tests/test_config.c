@@ -710,6 +710,13 @@ static void test_routing(void **state)
         assert_false(fallback);
         config_free(c);
 
+        /* Mapping form without `default:`: an unknown model matches nothing. */
+        c = load_ok("models:\n"
+                    "  - {model_id: only, api_base: http://h}\n");
+        assert_null(config_route(c, "claude-opus-4-1", &fallback));
+        assert_non_null(config_route(c, "only", &fallback));
+        config_free(c);
+
         assert_null(config_route(NULL, "x", &fallback));
         assert_null(config_find(NULL, "x"));
         config_free(NULL);
