@@ -32,7 +32,7 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
-if [ "${1:-}" != "--no-packages" ]; then apt_install "${packages[@]}"; fi
+apt_install "${packages[@]}"
 
 cmake -S "$here" -B "$here/build-release" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
 cmake --build "$here/build-release" -j"$(nproc)" >/dev/null

@@ -182,7 +182,11 @@ static void on_grace(evutil_socket_t fd, short what, void *arg)
 static void on_drained(void *arg)
 {
         struct app *a = arg;
-        event_base_loopexit(a->base, NULL);
+        /* The last answer's final bytes may still sit in evhttp's output buffer: let the loop
+         * run a little longer to write them. */
+        struct timeval flush = {0, 200000};
+
+        event_base_loopexit(a->base, &flush);
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
