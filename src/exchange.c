@@ -31,6 +31,7 @@
 #include <time.h>
 
 #define MAX_UPSTREAM_BODY (64L * 1024 * 1024)
+#define DEBUG_BODY_MAX    ((size_t)1 << 20)
 
 struct exchange {
         struct server *s;
@@ -53,8 +54,10 @@ struct exchange {
         size_t payload_len;
         int status; /* the current attempt's upstream status */
         int attempt;
-        struct buf acc; /* upstream body when not relayed as it comes */
-        struct buf out; /* bytes for the client not yet handed to evhttp */
+        struct buf acc;          /* upstream body when not relayed as it comes */
+        struct buf out;          /* bytes for the client not yet handed to evhttp */
+        struct buf dbg_upstream; /* -dd: what the upstream answered */
+        struct buf dbg_client;   /* -dd: what the client was sent */
         char *retry_after;
         char *retry_after_ms;
         struct event *ping;
@@ -88,6 +91,8 @@ static void exchange_free(struct exchange *ex)
         cJSON_Delete(ex->body);
         buf_fini(&ex->acc);
         buf_fini(&ex->out);
+        buf_fini(&ex->dbg_upstream);
+        buf_fini(&ex->dbg_client);
         free(ex->key);
         free(ex->url);
         free(ex->payload);
@@ -114,6 +119,11 @@ static void exchange_end(struct exchange *ex)
                          u->cache_read, u->cache_write,
                          ex->result.stop_reason[0] ? ex->result.stop_reason : "-", ex->ttft_ms,
                          ms_since(&ex->t0), ex->attempt > 0 ? " (retried)" : "");
+        if (s->settings.debug >= 2) {
+                log_info("%s upstream response (%d): %s", ex->request_id, ex->status,
+                         buf_str(&ex->dbg_upstream));
+                log_info("%s client response: %s", ex->request_id, buf_str(&ex->dbg_client));
+        }
         exchange_free(ex);
         server_request_done(s);
 }
@@ -158,6 +168,13 @@ static void answer_error(struct exchange *ex, int status, const char *type, cons
         ex->answered = true;
 }
 
+/* -dd keeps what went each way, up to a limit, for the log lines at the end. */
+static void debug_keep(struct exchange *ex, struct buf *b, const char *p, size_t n)
+{
+        if (ex->s->settings.debug >= 2 && b->len < DEBUG_BODY_MAX)
+                buf_append(b, p, n < DEBUG_BODY_MAX - b->len ? n : DEBUG_BODY_MAX - b->len);
+}
+
 /* Hands pending client bytes to evhttp and re-arms the ping timer. */
 static void flush_out(struct exchange *ex)
 {
@@ -166,6 +183,7 @@ static void flush_out(struct exchange *ex)
 
         if (ex->out.len == 0 || ex->req == NULL)
                 return;
+        debug_keep(ex, &ex->dbg_client, ex->out.data, ex->out.len);
         eb = evbuffer_new();
         evbuffer_add(eb, ex->out.data, ex->out.len);
         evhttp_send_reply_chunk(ex->req, eb);
@@ -303,6 +321,7 @@ static int on_data(void *arg, struct upstream_transfer *t, const char *p, size_t
         enum xlate_stream_state st;
 
         (void)t;
+        debug_keep(ex, &ex->dbg_upstream, p, n);
         if (ex->ttft_ms < 0)
                 ex->ttft_ms = ms_since(&ex->t0);
         if (!ex->streaming) {
@@ -350,6 +369,7 @@ static void answer_whole(struct exchange *ex)
                 end_client_stream(ex);
         } else {
                 json_append(&b, msg);
+                debug_keep(ex, &ex->dbg_client, b.data, b.len);
                 ex->final_status = 200;
                 evhttp_connection_set_closecb(ex->conn, NULL, NULL);
                 server_send_json(ex->req, 200, &b, ex->request_id);
@@ -484,6 +504,8 @@ void exchange_start(struct server *s, struct evhttp_request *req, cJSON *body,
         snprintf(ex->request_id, sizeof ex->request_id, "%s", request_id);
         buf_init(&ex->acc);
         buf_init(&ex->out);
+        buf_init(&ex->dbg_upstream);
+        buf_init(&ex->dbg_client);
         ex->names = toolmap_new();
         ex->ping = evtimer_new(s->base, on_ping, ex);
         ex->retry = evtimer_new(s->base, on_retry, ex);

@@ -88,6 +88,24 @@ test('-d logs one line per request: route, status, tokens, ttft, duration', T, a
   assert.match(line, /m-text -> m-text\/text \(translate, stream\) 200 in=\d+ out=\d+ cache_read=0 cache_write=0 stop=end_turn ttft=\d+ms total=\d+ms/);
 });
 
+test('-dd also logs the request and response bodies, both sides, and no key', T, async () => {
+  const proxy = await startProxy({ models: [{ model_id: 'm-text', model_name: 'text' }],
+    fakeUrl: stack.fake.url, debug: 2 });
+  try {
+    const r = await post(proxy.url, 'm-text', { stream: true });
+    const id = r.headers.get('request-id');
+    await waitFor(() => proxy.stderrText().includes(`${id} client response`), 'the body lines');
+    const log = proxy.stderrText();
+    assert.match(log, new RegExp(`${id} client request: \\{.*"model":"m-text"`));
+    assert.match(log, new RegExp(`${id} upstream request: \\{.*"model":"text"`));
+    assert.match(log, new RegExp(`${id} upstream response \\(200\\): .*chat\\.completion\\.chunk`));
+    assert.match(log, new RegExp(`${id} client response: .*event: message_start`));
+    assert.ok(!log.includes('client-key-123456789'), 'the key never appears');
+  } finally {
+    await proxy.stop();
+  }
+});
+
 test('GET /v1/stats counts requests and tokens per model', T, async () => {
   await post(stack.baseURL, 'm-text');
   const s = await (await fetch(`${stack.baseURL}/v1/stats`)).json();

@@ -214,7 +214,7 @@ export async function startProxy({ models, fakeUrl, settings, env = {}, debug = 
   }));
   fs.writeFileSync(config, modelsYaml(full, settings));
   const args = ['--config', config, '--host', '127.0.0.1', '--port', '0'];
-  if (debug) args.push('-d');
+  if (debug) args.push(debug === 2 ? '-dd' : '-d');
   const childEnv = { ...process.env, ...env };
   delete childEnv.CLAUDE_PROXY_CONFIG;
   const h = await startChild('claude-proxy', bin, args, {
