@@ -54,9 +54,23 @@
 #include <string.h>
 #include <sys/socket.h>
 
+/* Why a request is refused, in the words of the API being imitated. */
+struct rejection {
+        int status;
+        const char *type;
+        const char *code; /* OpenAI's error code, or NULL */
+        char *msg;        /* owned */
+};
+
 struct dialect {
         const char *name;
-        const char *const *paths; /* POST routes answered from scenarios */
+        const char *const *paths;       /* POST routes answered from scenarios */
+        const char *const *count_paths; /* POST routes answered with a token count, or NULL */
+        /* Refuses what the real API refuses: 0, or -1 with *rej filled. */
+        int (*validate)(struct evhttp_request *req, const cJSON *body, bool counting,
+                        struct rejection *rej);
+        /* Completes a scenario turn before it is answered (expansions, signatures), or NULL. */
+        void (*prepare)(cJSON *turn, const char *model);
         /* Builds the non-streaming answer from the stream steps; NULL + *cause when it cannot. */
         cJSON *(*aggregate)(const cJSON *steps, const char *model, char **cause);
         /* The error body this dialect's clients expect. */
@@ -82,6 +96,8 @@ struct answer {
         cJSON *scenario;
         const cJSON *turn;
         const cJSON *steps; /* the stream being sent, or NULL */
+        const cJSON *cur;   /* the step at next_step (steps is a linked list), or NULL */
+        int nsteps;
         int next_step;
         int disconnect_after; /* -1 = never */
         bool streaming;       /* reply started (headers sent, chunked body open) */
@@ -463,7 +479,7 @@ static void answer_send_step(struct answer *a, const cJSON *step)
 static void answer_tick(evutil_socket_t fd, short what, void *arg)
 {
         struct answer *a = arg;
-        int n = cJSON_GetArraySize(a->steps);
+        int n = a->nsteps;
 
         (void)fd;
         (void)what;
@@ -475,7 +491,8 @@ static void answer_tick(evutil_socket_t fd, short what, void *arg)
                 a->streaming = true;
                 evhttp_send_reply_start(a->req, turn_status(a->turn), NULL);
         } else if (a->next_step < n) {
-                answer_send_step(a, cJSON_GetArrayItem(a->steps, a->next_step));
+                answer_send_step(a, a->cur);
+                a->cur = a->cur->next;
                 a->next_step++;
         }
         if (a->disconnect_after >= 0 && a->next_step >= a->disconnect_after) {
@@ -492,7 +509,7 @@ static void answer_tick(evutil_socket_t fd, short what, void *arg)
         {
                 double delay = 0;
 
-                json_get_num(cJSON_GetArrayItem(a->steps, a->next_step), "delay_ms", &delay);
+                json_get_num(a->cur, "delay_ms", &delay);
                 answer_arm(a, delay);
         }
 }
@@ -796,6 +813,8 @@ static void handle_model_request(struct fake *f, struct evhttp_request *req, con
         a->scenario = scenario;
         a->turn = turn;
         a->steps = cJSON_IsArray(steps) ? steps : NULL;
+        a->nsteps = cJSON_GetArraySize(a->steps);
+        a->cur = a->steps != NULL ? a->steps->child : NULL;
         a->disconnect_after = disc >= 0 ? (int)disc : -1;
         a->next = f->answers;
         if (f->answers != NULL)
