@@ -17,6 +17,7 @@
 #include "errors.h"
 #include "json.h"
 #include "log.h"
+#include "passthrough.h"
 #include "tokens.h"
 #include "toolmap.h"
 #include "xlate_request.h"
@@ -24,6 +25,7 @@
 #include "xlate_stream.h"
 
 #include <event2/buffer.h>
+#include <sys/queue.h>
 #include <event2/keyvalq_struct.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -40,6 +42,10 @@ struct exchange {
         struct server_config *cfg;
         const struct model_entry *e;
         cJSON *body; /* the client's request */
+        enum exchange_kind kind;
+        bool direct;                    /* pass through to an Anthropic-compatible upstream */
+        struct passthrough_watch watch; /* direct: usage and stop reason of the answer */
+        char tail[2]; /* direct: the last two bytes relayed, to end a cut stream cleanly */
         char request_id[40];
         char *key;
         bool client_stream;
@@ -87,6 +93,7 @@ static void exchange_free(struct exchange *ex)
         if (ex->retry != NULL)
                 event_free(ex->retry);
         xlate_stream_free(ex->xs);
+        passthrough_watch_fini(&ex->watch);
         toolmap_free(ex->names);
         cJSON_Delete(ex->body);
         buf_fini(&ex->acc);
@@ -110,13 +117,16 @@ static void exchange_end(struct exchange *ex)
 
         if (ex->req != NULL && ex->conn != NULL)
                 evhttp_connection_set_closecb(ex->conn, NULL, NULL);
+        if (ex->direct)
+                ex->result = ex->watch.result;
         usage_totals_add(s->totals, ex->e->model_id, u, ex->failed);
         if (s->settings.debug)
-                log_info("%s %s -> %s/%s (translate%s) %d in=%ld out=%ld cache_read=%ld "
+                log_info("%s %s%s -> %s/%s (%s%s) %d in=%ld out=%ld cache_read=%ld "
                          "cache_write=%ld stop=%s ttft=%ldms total=%ldms%s",
-                         ex->request_id, ex->reply.model, ex->e->model_id, ex->e->model_name,
-                         ex->client_stream ? ", stream" : "", ex->final_status, u->input, u->output,
-                         u->cache_read, u->cache_write,
+                         ex->request_id, ex->kind == EXCHANGE_COUNT_TOKENS ? "count_tokens " : "",
+                         ex->reply.model, ex->e->model_id, ex->e->model_name,
+                         ex->direct ? "direct" : "translate", ex->client_stream ? ", stream" : "",
+                         ex->final_status, u->input, u->output, u->cache_read, u->cache_write,
                          ex->result.stop_reason[0] ? ex->result.stop_reason : "-", ex->ttft_ms,
                          ms_since(&ex->t0), ex->attempt > 0 ? " (retried)" : "");
         if (s->settings.debug >= 2) {
@@ -189,6 +199,8 @@ static void flush_out(struct exchange *ex)
         evhttp_send_reply_chunk(ex->req, eb);
         evbuffer_free(eb);
         buf_clear(&ex->out);
+        if (ex->direct)
+                return; /* the upstream sends its own pings; ours could split its frames */
         tv.tv_sec = ex->s->settings.ping_interval_ms / 1000;
         tv.tv_usec = (ex->s->settings.ping_interval_ms % 1000) * 1000;
         evtimer_add(ex->ping, &tv);
@@ -204,14 +216,43 @@ static void on_ping(evutil_socket_t fd, short what, void *arg)
         flush_out(ex);
 }
 
+struct header_copy {
+        struct evkeyvalq *out;
+        bool has_type;
+        bool has_request_id;
+};
+
+static void copy_header(void *arg, const char *name, const char *value)
+{
+        struct header_copy *c = arg;
+
+        if (!passthrough_response_header(name))
+                return;
+        c->has_type |= strcasecmp(name, "content-type") == 0;
+        c->has_request_id |= strcasecmp(name, "request-id") == 0;
+        evhttp_add_header(c->out, name, value);
+}
+
+/* Direct mode: the upstream's headers that the client should see. */
+static void copy_upstream_headers(struct exchange *ex, struct upstream_transfer *t)
+{
+        struct header_copy c = {evhttp_request_get_output_headers(ex->req), false, false};
+
+        upstream_headers_foreach(t, copy_header, &c);
+        if (!c.has_request_id)
+                evhttp_add_header(c.out, "request-id", ex->request_id);
+}
+
 static void start_client_stream(struct exchange *ex)
 {
         struct evkeyvalq *h = evhttp_request_get_output_headers(ex->req);
 
-        evhttp_add_header(h, "Content-Type", "text/event-stream; charset=utf-8");
+        if (evhttp_find_header(h, "Content-Type") == NULL)
+                evhttp_add_header(h, "Content-Type", "text/event-stream; charset=utf-8");
         evhttp_add_header(h, "Cache-Control", "no-cache");
         evhttp_add_header(h, "X-Accel-Buffering", "no");
-        evhttp_add_header(h, "request-id", ex->request_id);
+        if (evhttp_find_header(h, "request-id") == NULL)
+                evhttp_add_header(h, "request-id", ex->request_id);
         evhttp_send_reply_start(ex->req, 200, "OK");
         ex->streaming = true;
         ex->final_status = 200;
@@ -299,6 +340,14 @@ static void on_response(void *arg, struct upstream_transfer *t, int status)
 
         ex->status = status;
         buf_clear(&ex->acc);
+        if (ex->direct && status >= 200 && status < 300 && ex->req != NULL) {
+                v = upstream_header(t, "content-type");
+                if (v != NULL && strncasecmp(v, "text/event-stream", 17) == 0) {
+                        copy_upstream_headers(ex, t);
+                        start_client_stream(ex);
+                }
+                return;
+        }
         if (status >= 200 && status < 300) {
                 if (ex->upstream_stream && ex->req != NULL) {
                         start_client_stream(ex);
@@ -313,6 +362,18 @@ static void on_response(void *arg, struct upstream_transfer *t, int status)
         ex->retry_after = v != NULL ? xstrdup(v) : NULL;
         v = upstream_header(t, "retry-after-ms");
         ex->retry_after_ms = v != NULL ? xstrdup(v) : NULL;
+}
+
+/* Remembers how the relayed bytes end, so an error frame can be appended on a frame boundary. */
+static void relay_tail(struct exchange *ex, const char *p, size_t n)
+{
+        if (n >= 2) {
+                ex->tail[0] = p[n - 2];
+                ex->tail[1] = p[n - 1];
+        } else if (n == 1) {
+                ex->tail[0] = ex->tail[1];
+                ex->tail[1] = p[0];
+        }
 }
 
 static int on_data(void *arg, struct upstream_transfer *t, const char *p, size_t n)
@@ -332,6 +393,13 @@ static int on_data(void *arg, struct upstream_transfer *t, const char *p, size_t
         }
         if (ex->answered)
                 return 0; /* after message_stop: drain so the connection can be reused */
+        if (ex->direct) {
+                buf_append(&ex->out, p, n);
+                relay_tail(ex, p, n);
+                passthrough_watch_feed(&ex->watch, p, n);
+                flush_out(ex);
+                return 0;
+        }
         st = xlate_stream_feed(ex->xs, p, n, &ex->out);
         if (st == XLATE_STREAM_OPEN) {
                 flush_out(ex);
@@ -380,6 +448,76 @@ static void answer_whole(struct exchange *ex)
         cJSON_Delete(msg);
 }
 
+/* Direct mode: a stream cut by a transport failure ends with an error frame of its own. */
+static void end_relay_with_error(struct exchange *ex, const char *error)
+{
+        char *msg = xasprintf("the upstream stream broke off: %s", error);
+
+        if (ex->tail[0] != '\n' || ex->tail[1] != '\n')
+                buf_puts(&ex->out, "\n\n"); /* close a frame cut in the middle */
+        errors_event(&ex->out, "api_error", msg);
+        free(msg);
+        ex->failed = true;
+}
+
+/* Direct mode: a whole answer goes back as it came, with the headers that matter. */
+static void relay_whole(struct exchange *ex, struct upstream_transfer *t)
+{
+        struct evbuffer *eb;
+        cJSON *msg;
+
+        if (ex->req == NULL)
+                return;
+        msg = json_parse(buf_str(&ex->acc), ex->acc.len, NULL);
+        passthrough_watch_message(&ex->watch, msg);
+        cJSON_Delete(msg);
+        copy_upstream_headers(ex, t);
+        debug_keep(ex, &ex->dbg_client, buf_str(&ex->acc), ex->acc.len);
+        eb = evbuffer_new();
+        evbuffer_add(eb, buf_str(&ex->acc), ex->acc.len);
+        evhttp_connection_set_closecb(ex->conn, NULL, NULL);
+        evhttp_send_reply(ex->req, ex->status, "OK", eb);
+        evbuffer_free(eb);
+        ex->req = NULL;
+        ex->answered = true;
+        ex->final_status = ex->status;
+}
+
+/*
+ * Direct mode, non-2xx: an Anthropic-shaped error goes back as it is; anything else (a
+ * gateway's HTML page, an OpenAI-style body) is mapped into one. count_tokens answered 404 by
+ * an upstream that does not have it falls back to the local estimate.
+ */
+static void relay_error(struct exchange *ex, struct upstream_transfer *t)
+{
+        cJSON *err = json_parse(buf_str(&ex->acc), ex->acc.len, NULL);
+        const char *type = json_get_str(err, "type");
+        struct errors_mapped m;
+
+        cJSON_Delete(err);
+        if (ex->kind == EXCHANGE_COUNT_TOKENS && ex->status == 404) {
+                struct buf b;
+                buf_init(&b);
+                buf_printf(&b, "{\"input_tokens\":%ld}", tokens_estimate_request(ex->body));
+                ex->final_status = 200;
+                evhttp_connection_set_closecb(ex->conn, NULL, NULL);
+                server_send_json(ex->req, 200, &b, ex->request_id);
+                ex->req = NULL;
+                ex->answered = true;
+                buf_fini(&b);
+                return;
+        }
+        if (type != NULL && strcmp(type, "error") == 0) {
+                relay_whole(ex, t);
+                ex->failed = true;
+                return;
+        }
+        errors_from_upstream(ex->status, buf_str(&ex->acc), ex->acc.len, 0, &m);
+        scrub_key(&m.message, ex->key);
+        answer_error(ex, m.status, m.type, m.message);
+        free(m.message);
+}
+
 static bool retryable_status(int status)
 {
         return status == 429 || status == 500 || status == 502 || status == 503 || status == 504 ||
@@ -398,7 +536,11 @@ static void on_done(void *arg, struct upstream_transfer *t, const struct upstrea
                 return;
         }
         if (ex->streaming) {
-                if (!ex->answered) {
+                if (!ex->answered && ex->direct) {
+                        if (!o->ok)
+                                end_relay_with_error(ex, o->error);
+                        end_client_stream(ex);
+                } else if (!ex->answered) {
                         if (o->ok) {
                                 if (xlate_stream_eof(ex->xs, &ex->out) == XLATE_STREAM_FAILED)
                                         ex->failed = true;
@@ -411,7 +553,8 @@ static void on_done(void *arg, struct upstream_transfer *t, const struct upstrea
                         }
                         end_client_stream(ex);
                 }
-                ex->result = *xlate_stream_result(ex->xs);
+                if (!ex->direct)
+                        ex->result = *xlate_stream_result(ex->xs);
                 exchange_end(ex);
                 return;
         }
@@ -421,6 +564,13 @@ static void on_done(void *arg, struct upstream_transfer *t, const struct upstrea
                 errors_from_transport(o->timed_out, o->error, &m);
                 answer_error(ex, m.status, m.type, m.message);
                 free(m.message);
+        } else if (ex->direct) {
+                if (ex->status >= 200 && ex->status < 300)
+                        relay_whole(ex, t);
+                else if (!(retryable_status(ex->status) && maybe_retry(ex, retry_after_ms(ex))))
+                        relay_error(ex, t);
+                else
+                        return;
         } else if (ex->status >= 200 && ex->status < 300) {
                 answer_whole(ex);
         } else {
@@ -440,17 +590,49 @@ static void on_done(void *arg, struct upstream_transfer *t, const struct upstrea
 
 static const struct upstream_handlers handlers = {on_response, on_data, on_done};
 
+/* Direct mode: the client's headers as the upstream should see them (no auth: added after). */
+static struct curl_slist *direct_headers(struct exchange *ex)
+{
+        struct evkeyvalq *in = evhttp_request_get_input_headers(ex->req);
+        struct curl_slist *h = NULL;
+        struct evkeyval *kv;
+
+        TAILQ_FOREACH(kv, in, next)
+        {
+                char *line;
+                char *betas = NULL;
+                if (!passthrough_request_header(kv->key))
+                        continue;
+                if (strcasecmp(kv->key, "anthropic-beta") == 0) {
+                        betas =
+                            passthrough_betas(kv->value, ex->e->drop_betas, ex->e->n_drop_betas);
+                        if (betas == NULL)
+                                continue;
+                }
+                line = xasprintf("%s: %s", kv->key, betas != NULL ? betas : kv->value);
+                h = curl_slist_append(h, line);
+                free(line);
+                free(betas);
+        }
+        return h;
+}
+
 static void send_upstream(struct exchange *ex)
 {
         struct upstream_request r = {0};
         struct curl_slist *h = NULL;
         char *auth;
 
-        h = curl_slist_append(h, "Content-Type: application/json");
-        h = curl_slist_append(h, ex->upstream_stream ? "Accept: text/event-stream"
-                                                     : "Accept: application/json");
-        h = curl_slist_append(h, "User-Agent: claude-proxy/" CP_VERSION);
-        if (ex->e->auth == CONFIG_AUTH_X_API_KEY)
+        if (ex->direct) {
+                h = direct_headers(ex);
+        } else {
+                h = curl_slist_append(h, "Content-Type: application/json");
+                h = curl_slist_append(h, ex->upstream_stream ? "Accept: text/event-stream"
+                                                             : "Accept: application/json");
+                h = curl_slist_append(h, "User-Agent: claude-proxy/" CP_VERSION);
+        }
+        if (ex->e->auth == CONFIG_AUTH_X_API_KEY ||
+            (ex->direct && ex->e->auth == CONFIG_AUTH_DEFAULT))
                 auth = xasprintf("x-api-key: %s", ex->key);
         else
                 auth = xasprintf("Authorization: Bearer %s", ex->key);
@@ -483,36 +665,14 @@ static char *chat_url(const char *api_base)
         return xasprintf("%s%s", api_base, suffix);
 }
 
-void exchange_start(struct server *s, struct evhttp_request *req, cJSON *body,
-                    struct server_config *cfg, const struct model_entry *e, const char *key,
-                    const char *request_id)
+/* Translate mode: the OpenAI request, and what the answer's translation needs. */
+static int prepare_translate(struct exchange *ex)
 {
-        struct exchange *ex = xcalloc(1, sizeof *ex);
+        const struct model_entry *e = ex->e;
         struct xlate_request_opts o = {0};
         cJSON *openai = NULL;
         char *cause = NULL;
 
-        clock_gettime(CLOCK_MONOTONIC, &ex->t0);
-        ex->s = s;
-        ex->req = req;
-        ex->conn = evhttp_request_get_connection(req);
-        ex->cfg = cfg;
-        ex->e = e;
-        ex->body = body;
-        ex->key = xstrdup(key);
-        ex->ttft_ms = -1;
-        snprintf(ex->request_id, sizeof ex->request_id, "%s", request_id);
-        buf_init(&ex->acc);
-        buf_init(&ex->out);
-        buf_init(&ex->dbg_upstream);
-        buf_init(&ex->dbg_client);
-        ex->names = toolmap_new();
-        ex->ping = evtimer_new(s->base, on_ping, ex);
-        ex->retry = evtimer_new(s->base, on_retry, ex);
-        s->live++;
-        evhttp_connection_set_closecb(ex->conn, on_client_close, ex);
-
-        ex->client_stream = json_get_bool(body, "stream", false);
         ex->upstream_stream = ex->client_stream && e->can_stream;
         o.upstream_model = e->model_name;
         o.max_tokens_cap = e->max_tokens;
@@ -530,31 +690,91 @@ void exchange_start(struct server *s, struct evhttp_request *req, cJSON *body,
         o.developer_role = e->developer_role;
         o.empty_content_string = e->empty_content_string;
         o.extra_body = e->extra_body;
-        if (xlate_request(body, &o, ex->names, &openai, &cause) != 0) {
+        ex->names = toolmap_new();
+        if (xlate_request(ex->body, &o, ex->names, &openai, &cause) != 0) {
                 answer_error(ex, 400, "invalid_request_error", cause);
                 free(cause);
-                exchange_end(ex);
-                return;
+                return -1;
         }
         ex->payload = json_print(openai);
         ex->payload_len = strlen(ex->payload);
         cJSON_Delete(openai);
+
+        ex->reply.names = ex->names;
+        ex->reply.input_estimate = tokens_estimate_request(ex->body);
+        ex->reply.stop_sequences = json_get(ex->body, "stop_sequences");
+        ex->s->seed += 0x9E3779B97F4A7C15ULL;
+        ex->reply.seed = ex->s->seed;
+        ex->reply.content_filter_end_turn = e->content_filter_end_turn;
+        if (ex->upstream_stream)
+                ex->xs = xlate_stream_new(&ex->reply);
+        ex->url = chat_url(e->api_base);
+        return 0;
+}
+
+/* Direct mode: the client's bytes with the entry's changes, to the same path upstream. */
+static void prepare_direct(struct exchange *ex)
+{
+        struct evbuffer *in = evhttp_request_get_input_buffer(ex->req);
+        size_t n = evbuffer_get_length(in);
+        const char *raw = (const char *)evbuffer_pullup(in, -1);
+        struct buf body;
+        bool repaired = false;
+
+        buf_init(&body);
+        passthrough_body(raw != NULL ? raw : "", n, ex->body, ex->e->model_name, ex->e->max_tokens,
+                         &body, &repaired);
+        if (repaired && ex->s->settings.debug)
+                log_info("%s: history repaired for a direct upstream (unsigned thinking, tool "
+                         "ids or empty text from a translated model)",
+                         ex->request_id);
+        ex->payload_len = body.len;
+        ex->payload = buf_detach(&body);
+        ex->upstream_stream = ex->client_stream;
+        ex->url = passthrough_url(ex->e->api_base, evhttp_request_get_uri(ex->req));
+}
+
+void exchange_start(struct server *s, struct evhttp_request *req, cJSON *body,
+                    struct server_config *cfg, const struct model_entry *e, const char *key,
+                    const char *request_id, enum exchange_kind kind)
+{
+        struct exchange *ex = xcalloc(1, sizeof *ex);
+
+        clock_gettime(CLOCK_MONOTONIC, &ex->t0);
+        ex->s = s;
+        ex->req = req;
+        ex->conn = evhttp_request_get_connection(req);
+        ex->cfg = cfg;
+        ex->e = e;
+        ex->body = body;
+        ex->kind = kind;
+        ex->direct = e->direct;
+        ex->key = xstrdup(key);
+        ex->ttft_ms = -1;
+        snprintf(ex->request_id, sizeof ex->request_id, "%s", request_id);
+        buf_init(&ex->acc);
+        buf_init(&ex->out);
+        buf_init(&ex->dbg_upstream);
+        buf_init(&ex->dbg_client);
+        ex->ping = evtimer_new(s->base, on_ping, ex);
+        ex->retry = evtimer_new(s->base, on_retry, ex);
+        s->live++;
+        evhttp_connection_set_closecb(ex->conn, on_client_close, ex);
+        passthrough_watch_init(&ex->watch);
+        ex->client_stream = json_get_bool(body, "stream", false);
+        ex->reply.model = json_get_str(body, "model");
+
+        if (ex->direct) {
+                prepare_direct(ex);
+        } else if (prepare_translate(ex) != 0) {
+                exchange_end(ex);
+                return;
+        }
         if (s->settings.debug >= 2) {
                 char *client = json_print(body);
                 log_info("%s client request: %s", ex->request_id, client);
                 log_info("%s upstream request: %s", ex->request_id, ex->payload);
                 free(client);
         }
-
-        ex->reply.model = json_get_str(body, "model");
-        ex->reply.names = ex->names;
-        ex->reply.input_estimate = tokens_estimate_request(body);
-        ex->reply.stop_sequences = json_get(body, "stop_sequences");
-        s->seed += 0x9E3779B97F4A7C15ULL;
-        ex->reply.seed = s->seed;
-        ex->reply.content_filter_end_turn = e->content_filter_end_turn;
-        if (ex->upstream_stream)
-                ex->xs = xlate_stream_new(&ex->reply);
-        ex->url = chat_url(e->api_base);
         send_upstream(ex);
 }

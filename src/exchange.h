@@ -1,8 +1,10 @@
 /*
- * exchange: one /v1/messages request in translate mode, from the parsed client body to the last
- * byte sent back: translate, call the upstream (retrying what may be retried before the client
- * saw anything), translate the answer or stream, keep the client's stream alive with pings,
- * and account the usage. A client that disconnects cancels its upstream transfer at once.
+ * exchange: one request that goes upstream, from the parsed client body to the last byte sent
+ * back. Translate mode: translate, call the upstream, translate the answer or stream and keep
+ * the client's stream alive with pings. Direct mode: forward the client's bytes with the
+ * entry's changes and relay the answer as it arrives. Both retry what may be retried before the
+ * client saw anything, account the usage, and cancel the upstream transfer at once when the
+ * client disconnects.
  */
 #ifndef CP_EXCHANGE_H
 #define CP_EXCHANGE_H
@@ -12,12 +14,17 @@
 #include <cjson/cJSON.h>
 #include <event2/http.h>
 
+enum exchange_kind {
+        EXCHANGE_MESSAGES,     /* POST /v1/messages */
+        EXCHANGE_COUNT_TOKENS, /* POST /v1/messages/count_tokens (direct mode only) */
+};
+
 /*
  * Starts serving req. Takes ownership of body (the parsed client JSON) and of cfg's reference.
  * key is the upstream key (copied); request_id the id answers carry.
  */
 void exchange_start(struct server *s, struct evhttp_request *req, cJSON *body,
                     struct server_config *cfg, const struct model_entry *entry, const char *key,
-                    const char *request_id);
+                    const char *request_id, enum exchange_kind kind);
 
 #endif

@@ -239,6 +239,88 @@ void json_append_string(struct buf *b, const char *s, size_t n)
         buf_putc(b, '"');
 }
 
+static size_t skip_ws(const char *p, size_t n, size_t i)
+{
+        while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r'))
+                i++;
+        return i;
+}
+
+/* The index just past the string starting at p[i] (a quote), or n when it does not end. */
+static size_t skip_string(const char *p, size_t n, size_t i)
+{
+        for (i++; i < n; i++) {
+                if (p[i] == '\\')
+                        i++;
+                else if (p[i] == '"')
+                        return i + 1;
+        }
+        return n;
+}
+
+/* The index just past the value starting at p[i]; nested containers are skipped whole. */
+static size_t skip_value(const char *p, size_t n, size_t i)
+{
+        int depth = 0;
+
+        if (i < n && p[i] == '"')
+                return skip_string(p, n, i);
+        if (i < n && p[i] != '{' && p[i] != '[') {
+                while (i < n && p[i] != ',' && p[i] != '}' && p[i] != ']' && p[i] != ' ' &&
+                       p[i] != '\t' && p[i] != '\n' && p[i] != '\r')
+                        i++;
+                return i;
+        }
+        while (i < n) {
+                if (p[i] == '"') {
+                        i = skip_string(p, n, i);
+                        continue;
+                }
+                if (p[i] == '{' || p[i] == '[')
+                        depth++;
+                else if (p[i] == '}' || p[i] == ']')
+                        depth--;
+                i++;
+                if (depth == 0)
+                        return i;
+        }
+        return n;
+}
+
+int json_member_span(const char *p, size_t n, const char *key, size_t *start, size_t *end)
+{
+        size_t klen = strlen(key);
+        size_t i = skip_ws(p, n, 0);
+
+        if (i >= n || p[i] != '{')
+                return -1;
+        i++;
+        while (1) {
+                size_t k0;
+                size_t k1;
+
+                i = skip_ws(p, n, i);
+                if (i >= n || p[i] != '"')
+                        return -1;
+                k0 = i + 1;
+                i = skip_string(p, n, i);
+                k1 = i - 1;
+                i = skip_ws(p, n, i);
+                if (i >= n || p[i] != ':')
+                        return -1;
+                i = skip_ws(p, n, i + 1);
+                if (k1 - k0 == klen && memcmp(p + k0, key, klen) == 0) {
+                        *start = i;
+                        *end = skip_value(p, n, i);
+                        return *end > *start ? 0 : -1;
+                }
+                i = skip_ws(p, n, skip_value(p, n, i));
+                if (i >= n || p[i] != ',')
+                        return -1;
+                i++;
+        }
+}
+
 void json_set(cJSON *obj, const char *key, cJSON *val)
 {
         if (cJSON_GetObjectItemCaseSensitive(obj, key) != NULL)

@@ -28,6 +28,14 @@ void json_append(struct buf *b, const cJSON *item);
 /* Appends s as a quoted JSON string (n bytes; invalid UTF-8 becomes U+FFFD). */
 void json_append_string(struct buf *b, const char *s, size_t n);
 
+/*
+ * Finds the value of a top-level member in raw JSON text without parsing it into a tree, so an
+ * edit can replace exactly those bytes and leave every other byte as it was. Sets [*start,
+ * *end) to the value's bytes; -1 when the text is not an object or has no such member (keys
+ * are compared as written, escapes and all).
+ */
+int json_member_span(const char *p, size_t n, const char *key, size_t *start, size_t *end);
+
 /* Adds or replaces obj[key]; takes ownership of val. */
 void json_set(cJSON *obj, const char *key, cJSON *val);
 /* Deep-merges src into dst: objects merge recursively, anything else replaces. */

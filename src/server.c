@@ -258,7 +258,13 @@ static const struct model_entry *route(struct server *s, struct evhttp_request *
         return NULL;
 }
 
-static void handle_messages(struct server *s, struct evhttp_request *req, const char *request_id)
+/*
+ * /v1/messages, and count_tokens: routes the checked body and hands it to an exchange, except
+ * count_tokens for a translated model, which the local estimate answers (OpenAI upstreams have
+ * no such endpoint).
+ */
+static void handle_messages(struct server *s, struct evhttp_request *req, const char *request_id,
+                            enum exchange_kind kind)
 {
         cJSON *body = read_body(req, request_id);
         struct server_config *cfg;
@@ -268,7 +274,7 @@ static void handle_messages(struct server *s, struct evhttp_request *req, const 
 
         if (body == NULL)
                 return;
-        problem = check_messages_body(body, 0);
+        problem = check_messages_body(body, kind == EXCHANGE_COUNT_TOKENS);
         if (problem != NULL) {
                 server_send_error(req, 400, NULL, problem, request_id);
                 cJSON_Delete(body);
@@ -277,7 +283,15 @@ static void handle_messages(struct server *s, struct evhttp_request *req, const 
         cfg = server_config_ref(s);
         e = route(s, req, cfg->cfg, json_get_str(body, "model"), request_id);
         if (e == NULL)
-                goto fail;
+                goto done;
+        if (kind == EXCHANGE_COUNT_TOKENS && !e->direct) {
+                struct buf out;
+                buf_init(&out);
+                buf_printf(&out, "{\"input_tokens\":%ld}", tokens_estimate_request(body));
+                server_send_json(req, 200, &out, request_id);
+                buf_fini(&out);
+                goto done;
+        }
         key = upstream_key(e, req);
         if (key == NULL) {
                 char *msg = xasprintf("no API key for model \"%s\": send x-api-key or "
@@ -286,38 +300,11 @@ static void handle_messages(struct server *s, struct evhttp_request *req, const 
                                       e->api_key_name ? e->api_key_name : "");
                 server_send_error(req, 401, NULL, msg, request_id);
                 free(msg);
-                goto fail;
+                goto done;
         }
-        exchange_start(s, req, body, cfg, e, key, request_id);
+        exchange_start(s, req, body, cfg, e, key, request_id, kind);
         return;
-fail:
-        server_config_unref(cfg);
-        cJSON_Delete(body);
-}
-
-static void handle_count_tokens(struct server *s, struct evhttp_request *req,
-                                const char *request_id)
-{
-        cJSON *body = read_body(req, request_id);
-        struct server_config *cfg;
-        const char *problem;
-        struct buf out;
-
-        if (body == NULL)
-                return;
-        problem = check_messages_body(body, 1);
-        if (problem != NULL) {
-                server_send_error(req, 400, NULL, problem, request_id);
-                cJSON_Delete(body);
-                return;
-        }
-        cfg = server_config_ref(s);
-        if (route(s, req, cfg->cfg, json_get_str(body, "model"), request_id) != NULL) {
-                buf_init(&out);
-                buf_printf(&out, "{\"input_tokens\":%ld}", tokens_estimate_request(body));
-                server_send_json(req, 200, &out, request_id);
-                buf_fini(&out);
-        }
+done:
         server_config_unref(cfg);
         cJSON_Delete(body);
 }
@@ -379,12 +366,12 @@ static void on_request(struct evhttp_request *req, void *arg)
         ids_random(request_id, sizeof request_id, "req_", &s->seed);
         if (strcmp(path, "/v1/messages") == 0) {
                 if (is_post)
-                        handle_messages(s, req, request_id);
+                        handle_messages(s, req, request_id, EXCHANGE_MESSAGES);
                 else
                         want = "POST";
         } else if (strcmp(path, "/v1/messages/count_tokens") == 0) {
                 if (is_post)
-                        handle_count_tokens(s, req, request_id);
+                        handle_messages(s, req, request_id, EXCHANGE_COUNT_TOKENS);
                 else
                         want = "POST";
         } else if (strcmp(path, "/v1/models") == 0 && is_get) {
