@@ -1,0 +1,67 @@
+/*
+ * record: one step of one request, as data. The core thread makes records as a request goes
+ * through the proxy (the client's request, the routing decision, the upstream request, each
+ * upstream chunk, each piece sent to the client, usage, errors, the end) and hands them to
+ * consumers (the journal, later the inspector) through lock-free rings.
+ *
+ * A record is a small fixed struct, copied by value into each consumer's ring. What is large
+ * (bodies, chunks) lives in a payload: immutable once made, reference counted, shared by every
+ * consumer, freed by whichever lets go of it last. The payload holds the kind-specific members
+ * of the record's JSON object, already serialised ("\"status\":200,\"body\":{...}"), so the
+ * journal writes it without parsing and the inspector parses it only when it shows it.
+ */
+#ifndef CP_RECORD_H
+#define CP_RECORD_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+enum record_kind {
+        RECORD_CLIENT_REQUEST,    /* method, path, headers (redacted), body, replay_of? */
+        RECORD_ROUTE,             /* requested model -> entry, mode, fallback */
+        RECORD_UPSTREAM_REQUEST,  /* url, body as sent */
+        RECORD_UPSTREAM_RESPONSE, /* status and headers of the upstream's answer */
+        RECORD_UPSTREAM_CHUNK,    /* raw upstream body bytes, as received */
+        RECORD_CLIENT_EVENT,      /* bytes sent to the client on a stream */
+        RECORD_CLIENT_RESPONSE,   /* a whole answer sent to the client: status, body */
+        RECORD_USAGE,             /* token counts */
+        RECORD_ERROR,             /* where, status, type, message */
+        RECORD_END,               /* status, ttft, duration, stop reason, attempts */
+        RECORD_MODEL_SWITCH,      /* from, to, scope */
+        RECORD_CONFIG,            /* a configuration loaded or rejected */
+        RECORD_DROPPED,           /* records a consumer could not take: count */
+        RECORD_KIND_COUNT,
+};
+
+struct record_payload {
+        atomic_int refs;
+        size_t len;
+        char data[]; /* len bytes + NUL */
+};
+
+struct record {
+        uint64_t seq;
+        struct timespec mono; /* CLOCK_MONOTONIC */
+        struct timespec wall; /* CLOCK_REALTIME */
+        enum record_kind kind;
+        char session[48];    /* "" for records of no session (config, model switch) */
+        char request_id[32]; /* "" for records of no request */
+        char model[64];      /* the model the client asked for, when known */
+        struct record_payload *payload; /* may be NULL */
+};
+
+/* The kind's name in the journal ("client_request", …). */
+const char *record_kind_name(enum record_kind kind);
+/* The kind for a name; -1 when unknown. */
+int record_kind_from_name(const char *name);
+
+/* A payload holding a copy of n bytes, with one reference. */
+struct record_payload *record_payload_new(const char *data, size_t n);
+/* Takes one more reference (for one more consumer). */
+struct record_payload *record_payload_ref(struct record_payload *p);
+/* Lets go of one reference; frees on the last. Safe from any thread. */
+void record_payload_unref(struct record_payload *p);
+
+#endif
