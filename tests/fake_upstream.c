@@ -25,18 +25,39 @@
  * framings. A non-streaming request to a turn that only has "stream" gets the chunks aggregated
  * into one answer, as a real server would (clients retry without streaming after stream errors).
  *
- * --record FILE appends one JSON line per request ({"method","path","query","headers","body"})
- * and flushes it before answering, so a test can check what the proxy sent upstream; a client
- * that goes away before its answer is complete adds {"event":"client_closed","uri","model",
- * "steps_sent"}.
+ * --record FILE appends one JSON line per request ({"method","path","query","headers","body",
+ * "body_b64"}: every header, the body parsed and as exact bytes in base64) and flushes it before
+ * answering, so a test can check what the proxy sent upstream; a client that goes away before its
+ * answer is complete adds {"event":"client_closed","uri","model","steps_sent"}.
  *
- * The wire dialect (paths, error shape, aggregation) is a table entry, so the Anthropic Messages
- * side for direct mode is one more entry; its aggregation is not written yet.
+ * The wire dialect is a table entry: routes, validation, turn preparation, aggregation, error
+ * shape. Both dialects refuse what the real API refuses, so a test passes only if the proxy sends
+ * what a real upstream would accept:
+ *   openai     POST /v1/chat/completions. An assistant message with tool_calls must be followed
+ *              by one tool message per call id (any order) before anything else; a tool message
+ *              must answer a call of that assistant message; call ids must be non-empty.
+ *              → 400 {"error":{"message","type","param","code"}}.
+ *   anthropic  POST /v1/messages and /v1/messages/count_tokens. x-api-key (or Authorization:
+ *              Bearer) → else 401 authentication_error; anthropic-version required; thinking
+ *              blocks must carry the signature this fake issued for their exact text ("fakesig1."
+ *              + sha256 hex: empty, missing, foreign or edited ones are refused); tool_use ids
+ *              match ^[a-zA-Z0-9_-]+$; every tool_use is answered by a tool_result in the next
+ *              message and every tool_result answers the previous message's tool_use; text blocks
+ *              are non-empty; count_tokens takes no max_tokens/stream. → 400/401 Anthropic error
+ *              JSON with Anthropic's wording. role "system" messages (Claude Code) are skipped.
+ *              A turn may be written as the finished message, {"message":{"content":[...],
+ *              "stop_reason"?, "usage"?}, "step_delay_ms"?}, and is streamed as a real server
+ *              would (each text, thinking and tool input in two deltas). Thinking blocks are
+ *              signed by the fake: a signature_delta is sent before the block's stop unless the
+ *              scenario sends one itself. count_tokens answers {"input_tokens": body length / 4},
+ *              or the scenario's "count_tokens" object ({"status":404,"body":...}) as written.
+ *
  * Everything runs on one libevent loop: delays are timers, never sleeps.
  */
 #include "alloc.h"
 #include "buf.h"
 #include "json.h"
+#include "sha256.h"
 
 #include <errno.h>
 #include <event2/buffer.h>
@@ -48,6 +69,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -332,21 +354,698 @@ static cJSON *openai_aggregate(const cJSON *steps, const char *model, char **cau
         return out;
 }
 
+static int reject(struct rejection *rej, int status, const char *type, const char *code,
+                  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static int reject(struct rejection *rej, int status, const char *type, const char *code,
+                  const char *fmt, ...)
+{
+        struct buf b;
+        va_list ap;
+
+        buf_init(&b);
+        va_start(ap, fmt);
+        buf_vprintf(&b, fmt, ap);
+        va_end(ap);
+        rej->status = status;
+        rej->type = type;
+        rej->code = code;
+        rej->msg = buf_detach(&b);
+        return -1;
+}
+
+/* ", "-joined strings of a cJSON array, for error messages; the caller frees. */
+static char *join_ids(const cJSON *ids)
+{
+        struct buf b;
+        const cJSON *id;
+
+        buf_init(&b);
+        cJSON_ArrayForEach(id, ids)
+        {
+                if (b.len > 0)
+                        buf_puts(&b, ", ");
+                buf_puts(&b, cJSON_IsString(id) ? id->valuestring : "?");
+        }
+        return buf_detach(&b);
+}
+
+static int find_id(const cJSON *ids, const char *id)
+{
+        const cJSON *it;
+        int i = 0;
+
+        cJSON_ArrayForEach(it, ids)
+        {
+                if (cJSON_IsString(it) && id != NULL && strcmp(it->valuestring, id) == 0)
+                        return i;
+                i++;
+        }
+        return -1;
+}
+
+static void remove_id(cJSON *ids, const char *id)
+{
+        int i = find_id(ids, id);
+
+        if (i >= 0)
+                cJSON_DeleteItemFromArray(ids, i);
+}
+
+/*
+ * OpenAI's pairing rules: an assistant message with tool_calls is followed by one tool message
+ * per call id (any order) before anything else, and a tool message answers a call of the
+ * assistant message before it. Messages and the quirky spelling are OpenAI's own.
+ */
+static int openai_validate(struct evhttp_request *req, const cJSON *body, bool counting,
+                           struct rejection *rej)
+{
+        const cJSON *msgs = json_get(body, "messages"), *m;
+        cJSON *calls = NULL, *pending = cJSON_CreateArray();
+        int i = 0, asst = -1, rc = 0;
+
+        (void)req;
+        (void)counting;
+        if (!cJSON_IsArray(msgs)) {
+                cJSON_Delete(pending);
+                return reject(rej, 400, "invalid_request_error", "missing_required_parameter",
+                              "Missing required parameter: 'messages'.");
+        }
+        cJSON_ArrayForEach(m, msgs)
+        {
+                const char *role = json_get_str(m, "role");
+                const cJSON *tc = json_get(m, "tool_calls");
+
+                if (role != NULL && strcmp(role, "tool") == 0) {
+                        const char *id = json_get_str(m, "tool_call_id");
+
+                        if (calls == NULL || find_id(calls, id) < 0) {
+                                rc = reject(rej, 400, "invalid_request_error", NULL,
+                                            "Invalid parameter: messages with role 'tool' must "
+                                            "be a response to a preceeding message with "
+                                            "'tool_calls'. (messages.[%d], tool_call_id %s)",
+                                            i, id != NULL ? id : "(none)");
+                                break;
+                        }
+                        remove_id(pending, id);
+                        i++;
+                        continue;
+                }
+                if (cJSON_GetArraySize(pending) > 0) {
+                        char *ids = join_ids(pending);
+
+                        rc = reject(rej, 400, "invalid_request_error", NULL,
+                                    "An assistant message with 'tool_calls' must be followed by "
+                                    "tool messages responding to each 'tool_call_id'. The "
+                                    "following tool_call_ids did not have response messages: %s "
+                                    "(messages.[%d])",
+                                    ids, asst);
+                        free(ids);
+                        break;
+                }
+                cJSON_Delete(calls);
+                calls = NULL;
+                if (role != NULL && strcmp(role, "assistant") == 0 && cJSON_IsArray(tc) &&
+                    cJSON_GetArraySize(tc) > 0) {
+                        const cJSON *call;
+                        int j = 0;
+
+                        calls = cJSON_CreateArray();
+                        asst = i;
+                        cJSON_ArrayForEach(call, tc)
+                        {
+                                const char *id = json_get_str(call, "id");
+
+                                if (id == NULL || id[0] == '\0') {
+                                        rc = reject(rej, 400, "invalid_request_error",
+                                                    "empty_string",
+                                                    "Invalid 'messages[%d].tool_calls[%d].id': "
+                                                    "empty string. Expected a string with "
+                                                    "minimum length 1, but got an empty string "
+                                                    "instead.",
+                                                    i, j);
+                                        break;
+                                }
+                                cJSON_AddItemToArray(calls, cJSON_CreateString(id));
+                                cJSON_AddItemToArray(pending, cJSON_CreateString(id));
+                                j++;
+                        }
+                        if (rc != 0)
+                                break;
+                }
+                i++;
+        }
+        if (rc == 0 && cJSON_GetArraySize(pending) > 0) {
+                char *ids = join_ids(pending);
+
+                rc = reject(rej, 400, "invalid_request_error", NULL,
+                            "An assistant message with 'tool_calls' must be followed by tool "
+                            "messages responding to each 'tool_call_id'. The following "
+                            "tool_call_ids did not have response messages: %s (messages.[%d])",
+                            ids, asst);
+                free(ids);
+        }
+        cJSON_Delete(calls);
+        cJSON_Delete(pending);
+        return rc;
+}
+
+/*
+ * Thinking signatures: the fake signs the thinking it streams and accepts only its own
+ * signatures back, as Anthropic does, so history whose thinking was made elsewhere (a translated
+ * model) or altered on the way is refused. A recognisable prefix, then sha256 of the text.
+ */
+#define FAKE_SIGNATURE_PREFIX "fakesig1."
+
+static char *thinking_signature(const char *thinking)
+{
+        char hex[65];
+
+        sha256_hex(thinking, strlen(thinking), hex);
+        return xasprintf("%s%s", FAKE_SIGNATURE_PREFIX, hex);
+}
+
+static bool valid_tool_id(const char *s)
+{
+        if (s == NULL || s[0] == '\0')
+                return false;
+        for (; *s != '\0'; s++)
+                if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+                      (*s >= '0' && *s <= '9') || *s == '-' || *s == '_'))
+                        return false;
+        return true;
+}
+
+/* One content block of message i (role `role`); tool_use ids go to `uses`, results leave
+ * `pending` (the previous assistant's unanswered ids) after being checked against `prev`. */
+static int anthropic_check_block(const cJSON *b, int i, int j, const char *role, const cJSON *prev,
+                                 cJSON *pending, cJSON *uses, struct rejection *rej)
+{
+        const char *type = json_get_str(b, "type");
+        bool assistant = strcmp(role, "assistant") == 0;
+
+        if (type == NULL)
+                return reject(rej, 400, "invalid_request_error", NULL,
+                              "messages.%d.content.%d.type: Field required", i, j);
+        if (strcmp(type, "text") == 0) {
+                const char *text = json_get_str(b, "text");
+
+                if (text == NULL || text[0] == '\0')
+                        return reject(rej, 400, "invalid_request_error", NULL,
+                                      "messages.%d.content.%d: text content blocks must be "
+                                      "non-empty",
+                                      i, j);
+        } else if (strcmp(type, "thinking") == 0) {
+                const char *thinking = json_get_str(b, "thinking");
+                const char *sig = json_get_str(b, "signature");
+                char *want = thinking_signature(thinking != NULL ? thinking : "");
+                bool ok = sig != NULL && strcmp(sig, want) == 0;
+
+                free(want);
+                if (!assistant || !ok)
+                        return reject(rej, 400, "invalid_request_error", NULL,
+                                      "messages.%d.content.%d: Invalid `signature` in "
+                                      "`thinking` block",
+                                      i, j);
+        } else if (strcmp(type, "redacted_thinking") == 0) {
+                /* the fake never issues one, so none can be genuine */
+                return reject(rej, 400, "invalid_request_error", NULL,
+                              "messages.%d.content.%d: Invalid `data` in `redacted_thinking` "
+                              "block",
+                              i, j);
+        } else if (strcmp(type, "tool_use") == 0) {
+                const char *id = json_get_str(b, "id");
+
+                if (!assistant)
+                        return reject(rej, 400, "invalid_request_error", NULL,
+                                      "messages.%d.content.%d: `tool_use` blocks can only be in "
+                                      "`assistant` messages",
+                                      i, j);
+                if (!valid_tool_id(id))
+                        return reject(rej, 400, "invalid_request_error", NULL,
+                                      "messages.%d.content.%d.tool_use.id: String should match "
+                                      "pattern '^[a-zA-Z0-9_-]+$'",
+                                      i, j);
+                if (!cJSON_IsObject(json_get(b, "input")))
+                        return reject(rej, 400, "invalid_request_error", NULL,
+                                      "messages.%d.content.%d.tool_use.input: Input should be a "
+                                      "valid dictionary",
+                                      i, j);
+                cJSON_AddItemToArray(uses, cJSON_CreateString(id));
+        } else if (strcmp(type, "tool_result") == 0) {
+                const char *id = json_get_str(b, "tool_use_id");
+
+                if (assistant || find_id(prev, id) < 0)
+                        return reject(rej, 400, "invalid_request_error", NULL,
+                                      "messages.%d.content.%d: unexpected `tool_use_id` found in "
+                                      "`tool_result` blocks: %s. Each `tool_result` block must "
+                                      "have a corresponding `tool_use` block in the previous "
+                                      "message.",
+                                      i, j, id != NULL ? id : "(none)");
+                remove_id(pending, id);
+        }
+        return 0;
+}
+
+/*
+ * Anthropic's checks on a Messages (or count_tokens) request: credentials and version header,
+ * required fields, and the history rules an upstream enforces (PROTOCOL.md §A): signed thinking,
+ * tool id pattern, tool_use answered by tool_result in the very next message, non-empty text.
+ * Claude Code's role "system" messages are accepted and skipped.
+ */
+static int anthropic_validate(struct evhttp_request *req, const cJSON *body, bool counting,
+                              struct rejection *rej)
+{
+        struct evkeyvalq *h = evhttp_request_get_input_headers(req);
+        const char *key = evhttp_find_header(h, "x-api-key");
+        const char *auth = evhttp_find_header(h, "authorization");
+        const cJSON *msgs = json_get(body, "messages"), *m;
+        cJSON *prev = cJSON_CreateArray(), *pending = cJSON_CreateArray();
+        int i = 0, asst = -1, n, rc = 0;
+        double max_tokens;
+
+        if ((key == NULL || key[0] == '\0') &&
+            (auth == NULL || strncmp(auth, "Bearer ", 7) != 0 || auth[7] == '\0'))
+                rc = reject(rej, 401, "authentication_error", NULL, "x-api-key header is required");
+        else if (evhttp_find_header(h, "anthropic-version") == NULL)
+                rc = reject(rej, 400, "invalid_request_error", NULL,
+                            "anthropic-version: header is required");
+        else if (json_get_str(body, "model") == NULL)
+                rc = reject(rej, 400, "invalid_request_error", NULL, "model: Field required");
+        else if (counting && json_get(body, "max_tokens") != NULL)
+                rc = reject(rej, 400, "invalid_request_error", NULL,
+                            "max_tokens: Extra inputs are not permitted");
+        else if (counting && json_get(body, "stream") != NULL)
+                rc = reject(rej, 400, "invalid_request_error", NULL,
+                            "stream: Extra inputs are not permitted");
+        else if (!counting && (!json_get_num(body, "max_tokens", &max_tokens) || max_tokens < 1))
+                rc = reject(rej, 400, "invalid_request_error", NULL,
+                            "max_tokens: Field required (an integer >= 1)");
+        else if (!cJSON_IsArray(msgs))
+                rc = reject(rej, 400, "invalid_request_error", NULL, "messages: Field required");
+        n = cJSON_GetArraySize(msgs);
+        cJSON_ArrayForEach(m, msgs)
+        {
+                const char *role = json_get_str(m, "role");
+                const cJSON *content = json_get(m, "content"), *b;
+                cJSON *uses;
+                int j = 0;
+
+                if (rc != 0)
+                        break;
+                if (role != NULL && strcmp(role, "system") == 0) {
+                        i++;
+                        continue;
+                }
+                if (role == NULL || (strcmp(role, "user") != 0 && strcmp(role, "assistant") != 0)) {
+                        rc = reject(rej, 400, "invalid_request_error", NULL,
+                                    "messages.%d.role: Input should be 'user' or 'assistant'", i);
+                        break;
+                }
+                if (cJSON_IsString(content) && content->valuestring[0] == '\0' &&
+                    !(i == n - 1 && strcmp(role, "assistant") == 0)) {
+                        rc = reject(rej, 400, "invalid_request_error", NULL,
+                                    "messages.%d: all messages must have non-empty content "
+                                    "except for the optional final assistant message",
+                                    i);
+                        break;
+                }
+                uses = cJSON_CreateArray();
+                if (!cJSON_IsArray(content))
+                        content = NULL;
+                cJSON_ArrayForEach(b, content)
+                {
+                        rc = anthropic_check_block(b, i, j++, role, prev, pending, uses, rej);
+                        if (rc != 0)
+                                break;
+                }
+                if (rc == 0 && cJSON_GetArraySize(pending) > 0) {
+                        char *ids = join_ids(pending);
+
+                        rc = reject(rej, 400, "invalid_request_error", NULL,
+                                    "messages.%d: `tool_use` ids were found without "
+                                    "`tool_result` blocks immediately after: %s. Each "
+                                    "`tool_use` block must have a corresponding `tool_result` "
+                                    "block in the next message.",
+                                    asst, ids);
+                        free(ids);
+                }
+                cJSON_Delete(prev);
+                cJSON_Delete(pending);
+                prev = uses;
+                pending = cJSON_Duplicate(uses, true);
+                if (strcmp(role, "assistant") == 0)
+                        asst = i;
+                i++;
+        }
+        /* a final assistant message (prefill) may end with unanswered tool_use blocks */
+        cJSON_Delete(prev);
+        cJSON_Delete(pending);
+        return rc;
+}
+
+/* Cuts s into two pieces on a UTF-8 boundary so clients have something to concatenate. */
+static void add_split_deltas(cJSON *steps, int index, const char *delta_type, const char *field,
+                             const char *s, double delay)
+{
+        size_t len = strlen(s), cut = len / 2;
+
+        while (cut > 0 && ((unsigned char)s[cut] & 0xC0) == 0x80)
+                cut--;
+        for (int k = 0; k < 2; k++) {
+                size_t from = k == 0 ? 0 : cut, to = k == 0 ? cut : len;
+                cJSON *step, *data, *delta;
+                char *piece;
+
+                if (to == from)
+                        continue;
+                piece = xstrndup(s + from, to - from);
+                step = cJSON_CreateObject();
+                data = cJSON_CreateObject();
+                delta = cJSON_CreateObject();
+                cJSON_AddNumberToObject(step, "delay_ms", delay);
+                cJSON_AddStringToObject(step, "event", "content_block_delta");
+                cJSON_AddStringToObject(data, "type", "content_block_delta");
+                cJSON_AddNumberToObject(data, "index", index);
+                cJSON_AddStringToObject(delta, "type", delta_type);
+                cJSON_AddStringToObject(delta, field, piece);
+                cJSON_AddItemToObject(data, "delta", delta);
+                cJSON_AddItemToObject(step, "data", data);
+                cJSON_AddItemToArray(steps, step);
+                free(piece);
+        }
+}
+
+static cJSON *event_data(const char *type)
+{
+        cJSON *data = cJSON_CreateObject();
+
+        cJSON_AddStringToObject(data, "type", type);
+        return data;
+}
+
+/* Appends {"delay_ms", "event", "data"}; takes data, made by event_data(type). */
+static void add_event(cJSON *steps, const char *type, cJSON *data, double delay)
+{
+        cJSON *step = cJSON_CreateObject();
+
+        cJSON_AddNumberToObject(step, "delay_ms", delay);
+        cJSON_AddStringToObject(step, "event", type);
+        cJSON_AddItemToObject(step, "data", data);
+        cJSON_AddItemToArray(steps, step);
+}
+
+/*
+ * A turn written as the finished message ({"message": {content, stop_reason, usage}}) becomes
+ * the event stream a real server would send for it: text, thinking and tool input each in two
+ * deltas, "step_delay_ms" before every event. Thinking needs no signature: signing adds it.
+ */
+static cJSON *anthropic_expand(const cJSON *msg, const char *model, double delay)
+{
+        cJSON *steps = cJSON_CreateArray();
+        cJSON *start = event_data("message_start"), *m = cJSON_CreateObject(), *usage, *data,
+              *delta;
+        const cJSON *usage_in = json_get(msg, "usage"), *b;
+        const char *stop = json_get_str(msg, "stop_reason");
+        double in_tokens = 10, out_tokens = 5;
+        bool any_tool = false;
+        int index = 0;
+
+        json_get_num(usage_in, "input_tokens", &in_tokens);
+        json_get_num(usage_in, "output_tokens", &out_tokens);
+        cJSON_AddStringToObject(m, "id",
+                                json_get_str(msg, "id") ? json_get_str(msg, "id") : "msg_fake");
+        cJSON_AddStringToObject(m, "type", "message");
+        cJSON_AddStringToObject(m, "role", "assistant");
+        cJSON_AddStringToObject(m, "model", model);
+        cJSON_AddItemToObject(m, "content", cJSON_CreateArray());
+        cJSON_AddItemToObject(m, "stop_reason", cJSON_CreateNull());
+        cJSON_AddItemToObject(m, "stop_sequence", cJSON_CreateNull());
+        usage = cJSON_CreateObject();
+        cJSON_AddNumberToObject(usage, "input_tokens", in_tokens);
+        cJSON_AddNumberToObject(usage, "cache_creation_input_tokens", 0);
+        cJSON_AddNumberToObject(usage, "cache_read_input_tokens", 0);
+        cJSON_AddNumberToObject(usage, "output_tokens", 1);
+        cJSON_AddItemToObject(m, "usage", usage);
+        cJSON_AddItemToObject(start, "message", m);
+        add_event(steps, "message_start", start, delay);
+
+        cJSON_ArrayForEach(b, json_get(msg, "content"))
+        {
+                const char *type = json_get_str(b, "type");
+                cJSON *block = cJSON_CreateObject();
+
+                data = event_data("content_block_start");
+                cJSON_AddNumberToObject(data, "index", index);
+                if (type != NULL && strcmp(type, "text") == 0) {
+                        cJSON_AddStringToObject(block, "type", "text");
+                        cJSON_AddStringToObject(block, "text", "");
+                } else if (type != NULL && strcmp(type, "thinking") == 0) {
+                        cJSON_AddStringToObject(block, "type", "thinking");
+                        cJSON_AddStringToObject(block, "thinking", "");
+                        cJSON_AddStringToObject(block, "signature", "");
+                } else if (type != NULL && strcmp(type, "tool_use") == 0) {
+                        cJSON_AddStringToObject(block, "type", "tool_use");
+                        cJSON_AddItemToObject(block, "id",
+                                              cJSON_Duplicate(json_get(b, "id"), true));
+                        cJSON_AddItemToObject(block, "name",
+                                              cJSON_Duplicate(json_get(b, "name"), true));
+                        cJSON_AddItemToObject(block, "input", cJSON_CreateObject());
+                        any_tool = true;
+                } else {
+                        cJSON_Delete(block);
+                        block = cJSON_Duplicate(b, true);
+                }
+                cJSON_AddItemToObject(data, "content_block", block);
+                add_event(steps, "content_block_start", data, delay);
+                if (type != NULL && strcmp(type, "text") == 0) {
+                        add_split_deltas(steps, index, "text_delta", "text",
+                                         json_get_str(b, "text") ? json_get_str(b, "text") : "",
+                                         delay);
+                } else if (type != NULL && strcmp(type, "thinking") == 0) {
+                        const char *t = json_get_str(b, "thinking");
+
+                        add_split_deltas(steps, index, "thinking_delta", "thinking",
+                                         t != NULL ? t : "", delay);
+                } else if (type != NULL && strcmp(type, "tool_use") == 0) {
+                        const cJSON *input = json_get(b, "input");
+                        char *json = input != NULL ? json_print(input) : xstrdup("{}");
+
+                        add_split_deltas(steps, index, "input_json_delta", "partial_json", json,
+                                         delay);
+                        free(json);
+                }
+                data = event_data("content_block_stop");
+                cJSON_AddNumberToObject(data, "index", index);
+                add_event(steps, "content_block_stop", data, delay);
+                index++;
+        }
+
+        data = event_data("message_delta");
+        delta = cJSON_CreateObject();
+        cJSON_AddStringToObject(delta, "stop_reason",
+                                stop != NULL ? stop
+                                : any_tool   ? "tool_use"
+                                             : "end_turn");
+        cJSON_AddItemToObject(delta, "stop_sequence", cJSON_CreateNull());
+        cJSON_AddItemToObject(data, "delta", delta);
+        usage = cJSON_CreateObject();
+        cJSON_AddNumberToObject(usage, "input_tokens", in_tokens);
+        cJSON_AddNumberToObject(usage, "cache_creation_input_tokens", 0);
+        cJSON_AddNumberToObject(usage, "cache_read_input_tokens", 0);
+        cJSON_AddNumberToObject(usage, "output_tokens", out_tokens);
+        cJSON_AddItemToObject(data, "usage", usage);
+        add_event(steps, "message_delta", data, delay);
+        add_event(steps, "message_stop", event_data("message_stop"), delay);
+        return steps;
+}
+
+/*
+ * Gives every thinking block of the stream the signature_delta a real server sends just before
+ * its content_block_stop, computed from the thinking text streamed for it. A block that already
+ * got a signature_delta from the scenario keeps it (so a test can stream a foreign one).
+ * Moves the steps into the array it returns.
+ */
+static cJSON *anthropic_sign(cJSON *steps)
+{
+        cJSON *open = cJSON_CreateObject(); /* index -> {"thinking": text, "signed": bool} */
+        cJSON *out = cJSON_CreateArray(), *step;
+
+        while ((step = cJSON_DetachItemFromArray(steps, 0)) != NULL) {
+                const cJSON *data = json_get(step, "data");
+                const char *type = json_get_str(data, "type");
+                const cJSON *delta = json_get(data, "delta");
+                double index = -1;
+                char key[32];
+                cJSON *st;
+
+                cJSON_AddItemToArray(out, step);
+                if (type == NULL || !json_get_num(data, "index", &index))
+                        continue;
+                snprintf(key, sizeof key, "%d", (int)index);
+                st = json_get(open, key);
+                if (strcmp(type, "content_block_start") == 0) {
+                        const cJSON *cb = json_get(data, "content_block");
+                        const char *t = json_get_str(cb, "thinking");
+
+                        cJSON_DeleteItemFromObjectCaseSensitive(open, key);
+                        if (strcmp(json_get_str(cb, "type") ? json_get_str(cb, "type") : "",
+                                   "thinking") != 0)
+                                continue;
+                        st = cJSON_CreateObject();
+                        cJSON_AddStringToObject(st, "thinking", t != NULL ? t : "");
+                        cJSON_AddBoolToObject(st, "signed", false);
+                        cJSON_AddItemToObject(open, key, st);
+                } else if (st != NULL && strcmp(type, "content_block_delta") == 0) {
+                        const char *dt = json_get_str(delta, "type");
+
+                        if (dt != NULL && strcmp(dt, "thinking_delta") == 0)
+                                concat_field(st, "thinking", json_get(delta, "thinking"));
+                        else if (dt != NULL && strcmp(dt, "signature_delta") == 0)
+                                json_set(st, "signed", cJSON_CreateTrue());
+                } else if (st != NULL && strcmp(type, "content_block_stop") == 0) {
+                        if (!json_get_bool(st, "signed", false)) {
+                                char *sig = thinking_signature(json_get_str(st, "thinking"));
+                                cJSON *d = cJSON_CreateObject(), *sd = cJSON_CreateObject();
+                                cJSON *s = cJSON_CreateObject();
+                                double delay = 0;
+
+                                /* the signature goes out when the stop was due; the stop follows */
+                                json_get_num(step, "delay_ms", &delay);
+                                json_set(step, "delay_ms", cJSON_CreateNumber(0));
+                                cJSON_AddStringToObject(sd, "type", "signature_delta");
+                                cJSON_AddStringToObject(sd, "signature", sig);
+                                cJSON_AddStringToObject(d, "type", "content_block_delta");
+                                cJSON_AddNumberToObject(d, "index", index);
+                                cJSON_AddItemToObject(d, "delta", sd);
+                                cJSON_AddNumberToObject(s, "delay_ms", delay);
+                                cJSON_AddStringToObject(s, "event", "content_block_delta");
+                                cJSON_AddItemToObject(s, "data", d);
+                                /* sent before the stop: swap it in ahead of the stop */
+                                cJSON_DetachItemViaPointer(out, step);
+                                cJSON_AddItemToArray(out, s);
+                                cJSON_AddItemToArray(out, step);
+                                free(sig);
+                        }
+                        cJSON_DeleteItemFromObjectCaseSensitive(open, key);
+                }
+        }
+        cJSON_Delete(open);
+        return out;
+}
+
+static void anthropic_prepare(cJSON *turn, const char *model)
+{
+        const cJSON *msg = json_get(turn, "message");
+
+        if (cJSON_IsObject(msg) && json_get(turn, "stream") == NULL) {
+                double delay = 0;
+
+                json_get_num(turn, "step_delay_ms", &delay);
+                json_set(turn, "stream", anthropic_expand(msg, model, delay));
+        }
+        if (cJSON_IsArray(json_get(turn, "stream")))
+                json_set(turn, "stream", anthropic_sign(json_get(turn, "stream")));
+}
+
+/* The Message a non-streaming request gets: the stream's events applied in order. */
 static cJSON *anthropic_aggregate(const cJSON *steps, const char *model, char **cause)
 {
-        (void)steps;
-        (void)model;
-        *cause = xstrdup("fake-upstream: anthropic mode does not aggregate streams; give the "
-                         "turn a \"body\" for non-streaming requests");
-        return NULL;
+        cJSON *events = steps_data(steps);
+        cJSON *partial = cJSON_CreateObject(); /* index -> concatenated partial_json */
+        cJSON *msg = NULL, *content;
+        const cJSON *ev;
+
+        cJSON_ArrayForEach(ev, events)
+        {
+                const char *type = json_get_str(ev, "type");
+                double index = -1;
+                cJSON *block;
+                char key[32];
+
+                if (type == NULL)
+                        continue;
+                if (strcmp(type, "error") == 0) {
+                        *cause = json_print(ev);
+                        cJSON_Delete(msg);
+                        msg = NULL;
+                        break;
+                }
+                if (strcmp(type, "message_start") == 0) {
+                        cJSON_Delete(msg);
+                        msg = cJSON_Duplicate(json_get(ev, "message"), true);
+                        if (!cJSON_IsObject(msg)) {
+                                cJSON_Delete(msg);
+                                msg = cJSON_CreateObject();
+                        }
+                        if (!cJSON_IsArray(json_get(msg, "content")))
+                                json_set(msg, "content", cJSON_CreateArray());
+                        continue;
+                }
+                if (msg == NULL)
+                        continue;
+                content = json_get(msg, "content");
+                json_get_num(ev, "index", &index);
+                snprintf(key, sizeof key, "%d", (int)index);
+                block = cJSON_GetArrayItem(content, (int)index);
+                if (strcmp(type, "content_block_start") == 0) {
+                        cJSON_AddItemToArray(content,
+                                             cJSON_Duplicate(json_get(ev, "content_block"), true));
+                } else if (strcmp(type, "content_block_delta") == 0 && block != NULL) {
+                        const cJSON *d = json_get(ev, "delta");
+                        const char *dt = json_get_str(d, "type");
+
+                        if (dt == NULL)
+                                continue;
+                        if (strcmp(dt, "text_delta") == 0)
+                                concat_field(block, "text", json_get(d, "text"));
+                        else if (strcmp(dt, "thinking_delta") == 0)
+                                concat_field(block, "thinking", json_get(d, "thinking"));
+                        else if (strcmp(dt, "signature_delta") == 0)
+                                json_set(block, "signature",
+                                         cJSON_Duplicate(json_get(d, "signature"), true));
+                        else if (strcmp(dt, "input_json_delta") == 0)
+                                concat_field(partial, key, json_get(d, "partial_json"));
+                } else if (strcmp(type, "content_block_stop") == 0 && block != NULL) {
+                        const char *js = json_get_str(partial, key);
+
+                        if (js != NULL && js[0] != '\0') {
+                                cJSON *input = json_parse(js, strlen(js), NULL);
+
+                                json_set(block, "input",
+                                         input != NULL ? input : cJSON_CreateObject());
+                        }
+                } else if (strcmp(type, "message_delta") == 0) {
+                        const cJSON *d = json_get(ev, "delta"), *it;
+
+                        cJSON_ArrayForEach(it, d)
+                            json_set(msg, it->string, cJSON_Duplicate(it, true));
+                        if (cJSON_IsObject(json_get(ev, "usage"))) {
+                                if (!cJSON_IsObject(json_get(msg, "usage")))
+                                        json_set(msg, "usage", cJSON_CreateObject());
+                                json_merge(json_get(msg, "usage"), json_get(ev, "usage"));
+                        }
+                }
+        }
+        if (msg == NULL && *cause == NULL)
+                *cause = xasprintf("{\"type\":\"error\",\"error\":{\"type\":\"api_error\","
+                                   "\"message\":\"fake-upstream: the %s stream has no "
+                                   "message_start\"}}",
+                                   model);
+        cJSON_Delete(partial);
+        cJSON_Delete(events);
+        return msg;
 }
 
 static const char *const openai_paths[] = {"/chat/completions", "/v1/chat/completions", NULL};
 static const char *const anthropic_paths[] = {"/v1/messages", "/messages", NULL};
+static const char *const anthropic_count_paths[] = {"/v1/messages/count_tokens",
+                                                    "/messages/count_tokens", NULL};
 
 static const struct dialect dialects[] = {
-    {"openai", openai_paths, openai_aggregate, openai_error_body},
-    {"anthropic", anthropic_paths, anthropic_aggregate, anthropic_error_body},
+    {"openai", openai_paths, NULL, openai_validate, NULL, openai_aggregate, openai_error_body},
+    {"anthropic", anthropic_paths, anthropic_count_paths, anthropic_validate, anthropic_prepare,
+     anthropic_aggregate, anthropic_error_body},
 };
 
 /* ---- answers ----------------------------------------------------------------------------- */
@@ -622,6 +1321,25 @@ static const char *method_name(enum evhttp_cmd_type cmd)
         }
 }
 
+static void base64_append(struct buf *b, const unsigned char *p, size_t n)
+{
+        static const char tab[] =
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+        for (size_t i = 0; i < n; i += 3) {
+                unsigned v = (unsigned)p[i] << 16;
+
+                if (i + 1 < n)
+                        v |= (unsigned)p[i + 1] << 8;
+                if (i + 2 < n)
+                        v |= p[i + 2];
+                buf_putc(b, tab[(v >> 18) & 63]);
+                buf_putc(b, tab[(v >> 12) & 63]);
+                buf_putc(b, i + 1 < n ? tab[(v >> 6) & 63] : '=');
+                buf_putc(b, i + 2 < n ? tab[v & 63] : '=');
+        }
+}
+
 static void record_request(struct fake *f, struct evhttp_request *req, const char *path,
                            const char *query, const char *body, size_t len)
 {
@@ -662,6 +1380,15 @@ static void record_request(struct fake *f, struct evhttp_request *req, const cha
                 cJSON_AddStringToObject(line, "body", copy);
                 free(copy);
         }
+        {
+                /* the exact bytes, for tests that compare bodies byte for byte */
+                struct buf raw;
+
+                buf_init(&raw);
+                base64_append(&raw, (const unsigned char *)body, len);
+                cJSON_AddStringToObject(line, "body_b64", buf_str(&raw));
+                buf_fini(&raw);
+        }
         text = json_print(line);
         fprintf(f->record, "%s\n", text);
         fflush(f->record);
@@ -669,9 +1396,9 @@ static void record_request(struct fake *f, struct evhttp_request *req, const cha
         cJSON_Delete(line);
 }
 
-static bool is_dialect_path(const struct dialect *d, const char *path)
+static bool is_route(const char *const *paths, const char *path)
 {
-        for (const char *const *p = d->paths; *p != NULL; p++)
+        for (const char *const *p = paths; p != NULL && *p != NULL; p++)
                 if (strcmp(*p, path) == 0)
                         return true;
         return false;
@@ -741,15 +1468,41 @@ static int count_assistant_turns(const cJSON *body)
         return n;
 }
 
+/*
+ * count_tokens: the scenario's "count_tokens" object answers as written ({"status":404,...} to
+ * test a client's fallback); otherwise a deterministic count, a quarter of the body's length.
+ */
+static void answer_count(struct fake *f, struct evhttp_request *req, const cJSON *scenario,
+                         size_t len)
+{
+        const cJSON *ct = json_get(scenario, "count_tokens");
+        char *text;
+
+        if (cJSON_IsObject(ct)) {
+                const cJSON *body = json_get(ct, "body");
+
+                set_headers(req, ct, "application/json");
+                text = cJSON_IsString(body) ? xstrdup(body->valuestring)
+                       : body != NULL       ? json_print(body)
+                                            : xstrdup("{}");
+                send_json(f, req, turn_status(ct), text);
+        } else {
+                text = xasprintf("{\"input_tokens\":%zu}", len / 4 > 0 ? len / 4 : 1);
+                send_json(f, req, 200, text);
+        }
+        free(text);
+}
+
 static void handle_model_request(struct fake *f, struct evhttp_request *req, const char *body,
-                                 size_t len)
+                                 size_t len, bool counting)
 {
         char *cause = NULL;
         cJSON *json = json_parse(body, len, &cause);
         const char *model;
-        cJSON *scenario;
-        const cJSON *turn, *steps;
+        cJSON *scenario, *turn;
+        const cJSON *steps;
         struct answer *a;
+        struct rejection rej = {0};
         int nturns, idx;
         double delay = 0, disc = -1;
         bool missing;
@@ -761,6 +1514,12 @@ static void handle_model_request(struct fake *f, struct evhttp_request *req, con
                 send_error(f, req, 400, "invalid_request_error", "invalid_json", msg);
                 free(msg);
                 free(cause);
+                cJSON_Delete(json);
+                return;
+        }
+        if (f->dialect->validate(req, json, counting, &rej) != 0) {
+                send_error(f, req, rej.status, rej.type, rej.code, rej.msg);
+                free(rej.msg);
                 cJSON_Delete(json);
                 return;
         }
@@ -788,6 +1547,12 @@ static void handle_model_request(struct fake *f, struct evhttp_request *req, con
                 cJSON_Delete(json);
                 return;
         }
+        if (counting) {
+                answer_count(f, req, scenario, len);
+                cJSON_Delete(scenario);
+                cJSON_Delete(json);
+                return;
+        }
         nturns = cJSON_GetArraySize(json_get(scenario, "turns"));
         if (nturns == 0) {
                 send_error(f, req, 500, "server_error", NULL,
@@ -800,6 +1565,8 @@ static void handle_model_request(struct fake *f, struct evhttp_request *req, con
         if (idx >= nturns)
                 idx = nturns - 1;
         turn = cJSON_GetArrayItem(json_get(scenario, "turns"), idx);
+        if (f->dialect->prepare != NULL)
+                f->dialect->prepare(turn, model);
         steps = json_get(turn, "stream");
         json_get_num(turn, "delay_ms", &delay);
         json_get_num(turn, "disconnect_after", &disc);
@@ -853,8 +1620,10 @@ static void handle_request(struct evhttp_request *req, void *arg)
 
         if (strcmp(path, "/health") == 0 && cmd == EVHTTP_REQ_GET)
                 send_json(f, req, 200, "{\"status\":\"ok\"}");
-        else if (cmd == EVHTTP_REQ_POST && is_dialect_path(f->dialect, path))
-                handle_model_request(f, req, body, len);
+        else if (cmd == EVHTTP_REQ_POST && is_route(f->dialect->paths, path))
+                handle_model_request(f, req, body, len, false);
+        else if (cmd == EVHTTP_REQ_POST && is_route(f->dialect->count_paths, path))
+                handle_model_request(f, req, body, len, true);
         else {
                 char *msg = xasprintf("fake-upstream (%s mode): no route for %s %s",
                                       f->dialect->name, method_name(cmd), path);
