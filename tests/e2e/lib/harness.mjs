@@ -213,7 +213,9 @@ export async function startProxy({ models, fakeUrl, settings, env = {}, debug = 
       !['model_id', 'model_name', 'api_base'].includes(k))),
   }));
   fs.writeFileSync(config, modelsYaml(full, settings));
-  const args = ['--config', config, '--host', '127.0.0.1', '--port', '0'];
+  // Each proxy journals into its own temp dir, never into the user's state directory.
+  const journal = path.join(dir, 'journal');
+  const args = ['--config', config, '--host', '127.0.0.1', '--port', '0', '--journal', journal];
   if (debug) args.push(debug === 2 ? '-dd' : '-d');
   const childEnv = { ...process.env, ...env };
   delete childEnv.CLAUDE_PROXY_CONFIG;
@@ -223,7 +225,7 @@ export async function startProxy({ models, fakeUrl, settings, env = {}, debug = 
     env: childEnv,
   });
   const port = Number(h.match[1]);
-  return Object.assign(h, { port, url: `http://127.0.0.1:${port}`, config });
+  return Object.assign(h, { port, url: `http://127.0.0.1:${port}`, config, journal });
 }
 
 const SANITIZER_REPORT = /ERROR: (Address|Leak)Sanitizer|runtime error:|SUMMARY: \w+Sanitizer/;
@@ -250,19 +252,61 @@ export async function startStack({ models, cwd, extraScenarios, settings, env, m
     proxy,
     baseURL: proxy.url,
     records: () => fake.records(),
-    async stop() {
-      const [p, f] = await Promise.all([proxy.stop(), fake.stop()]);
-      const problems = [];
-      for (const [h, r] of [[proxy, p], [fake, f]]) {
-        if (SANITIZER_REPORT.test(h.stderrText())) {
-          problems.push(`${h.label} sanitizer report:\n${h.stderrText().slice(-8000)}`);
-        } else if (r.signal && r.signal !== 'SIGTERM') {
-          problems.push(`${h.label} died with ${r.signal}:\n${h.stderrText().slice(-4000)}`);
-        }
-      }
-      if (problems.length) throw new Error(problems.join('\n\n'));
-    },
+    stop: () => stopAll([proxy, fake]),
   };
+}
+
+/** Stops every handle; throws if one of them had a sanitizer report or died of a signal. */
+async function stopAll(handles) {
+  const results = await Promise.all(handles.map((h) => h.stop()));
+  const problems = [];
+  handles.forEach((h, i) => {
+    const r = results[i];
+    if (SANITIZER_REPORT.test(h.stderrText())) {
+      problems.push(`${h.label} sanitizer report:\n${h.stderrText().slice(-8000)}`);
+    } else if (r.signal && r.signal !== 'SIGTERM') {
+      problems.push(`${h.label} died with ${r.signal}:\n${h.stderrText().slice(-4000)}`);
+    }
+  });
+  if (problems.length) throw new Error(problems.join('\n\n'));
+}
+
+/**
+ * Both fakes and one proxy, for direct mode and for switching models mid-conversation: the
+ * OpenAI-compatible fake (`openai`) and the strict Anthropic one (`anthropic`), over the same
+ * scenarios. An entry with `direct: true` and no api_base points at the Anthropic fake (its bare
+ * URL, no /v1); others at the OpenAI fake. `{anthropic}` and `{openai}` in an api_base are
+ * replaced by the fakes' URLs. Returns {openai, anthropic, proxy, baseURL, stop()}.
+ */
+export async function startDualStack({ models, cwd, extraScenarios, settings, env } = {}) {
+  const scenarios = prepareScenarios({ cwd, extra: extraScenarios });
+  const openai = await startFake({ scenarios, mode: 'openai' });
+  let anthropic;
+  let proxy;
+  try {
+    anthropic = await startFake({ scenarios, mode: 'anthropic' });
+    const list = models.map((m) => {
+      if (m.api_base === undefined) return m.direct ? { ...m, api_base: anthropic.url } : m;
+      return { ...m, api_base: m.api_base.replace('{anthropic}', anthropic.url)
+        .replace('{openai}', openai.url) };
+    });
+    proxy = await startProxy({ models: list, fakeUrl: openai.url, settings, env });
+  } catch (e) {
+    await Promise.all([openai.stop(), anthropic?.stop()]);
+    throw e;
+  }
+  return {
+    openai,
+    anthropic,
+    proxy,
+    baseURL: proxy.url,
+    stop: () => stopAll([proxy, openai, anthropic]),
+  };
+}
+
+/** The exact bytes of a recorded request body (fake-upstream's body_b64). */
+export function rawBody(record) {
+  return Buffer.from(record.body_b64 ?? '', 'base64');
 }
 
 /** Runs a short-lived command with a hard timeout; resolves {code, signal, stdout, stderr}. */
