@@ -45,8 +45,8 @@ struct exchange {
         enum exchange_kind kind;
         bool direct;                    /* pass through to an Anthropic-compatible upstream */
         struct passthrough_watch watch; /* direct: usage and stop reason of the answer */
-        char tail[2]; /* direct: the last two bytes relayed, to end a cut stream cleanly */
-        char request_id[40];
+        char tail[2];       /* direct: the last two bytes relayed, to end a cut stream cleanly */
+        struct trace trace; /* request id, session, and the records of every step */
         char *key;
         bool client_stream;
         bool upstream_stream;
@@ -109,6 +109,26 @@ static void exchange_free(struct exchange *ex)
         free(ex);
 }
 
+static void record_end(struct exchange *ex)
+{
+        struct trace_end end = {
+            .status = ex->final_status,
+            .model_id = ex->e->model_id,
+            .mode = ex->direct ? "direct" : "translate",
+            .stream = ex->client_stream,
+            .ttft_ms = ex->ttft_ms,
+            .duration_ms = ms_since(&ex->t0),
+            .stop_reason = ex->result.stop_reason[0] ? ex->result.stop_reason : NULL,
+            .tool_calls = ex->result.tool_calls,
+            .attempts = ex->attempt + 1,
+            .failed = ex->failed,
+        };
+
+        if (ex->status >= 200 && ex->status < 300)
+                trace_usage(&ex->trace, &ex->result.usage, ex->result.usage_estimated);
+        trace_end(&ex->trace, &end);
+}
+
 /* The one place an exchange ends: log, account, free. */
 static void exchange_end(struct exchange *ex)
 {
@@ -120,19 +140,22 @@ static void exchange_end(struct exchange *ex)
         if (ex->direct)
                 ex->result = ex->watch.result;
         usage_totals_add(s->totals, ex->e->model_id, u, ex->failed);
+        usage_totals_add(s->session_totals, ex->trace.session, u, ex->failed);
+        record_end(ex);
         if (s->settings.debug)
                 log_info("%s %s%s -> %s/%s (%s%s) %d in=%ld out=%ld cache_read=%ld "
                          "cache_write=%ld stop=%s ttft=%ldms total=%ldms%s",
-                         ex->request_id, ex->kind == EXCHANGE_COUNT_TOKENS ? "count_tokens " : "",
-                         ex->reply.model, ex->e->model_id, ex->e->model_name,
-                         ex->direct ? "direct" : "translate", ex->client_stream ? ", stream" : "",
-                         ex->final_status, u->input, u->output, u->cache_read, u->cache_write,
+                         ex->trace.request_id,
+                         ex->kind == EXCHANGE_COUNT_TOKENS ? "count_tokens " : "", ex->reply.model,
+                         ex->e->model_id, ex->e->model_name, ex->direct ? "direct" : "translate",
+                         ex->client_stream ? ", stream" : "", ex->final_status, u->input, u->output,
+                         u->cache_read, u->cache_write,
                          ex->result.stop_reason[0] ? ex->result.stop_reason : "-", ex->ttft_ms,
                          ms_since(&ex->t0), ex->attempt > 0 ? " (retried)" : "");
         if (s->settings.debug >= 2) {
-                log_info("%s upstream response (%d): %s", ex->request_id, ex->status,
+                log_info("%s upstream response (%d): %s", ex->trace.request_id, ex->status,
                          buf_str(&ex->dbg_upstream));
-                log_info("%s client response: %s", ex->request_id, buf_str(&ex->dbg_client));
+                log_info("%s client response: %s", ex->trace.request_id, buf_str(&ex->dbg_client));
         }
         exchange_free(ex);
         server_request_done(s);
@@ -160,10 +183,15 @@ static void scrub_key(char **msg, const char *key)
         *msg = buf_detach(&b);
 }
 
-static void answer_error(struct exchange *ex, int status, const char *type, const char *msg)
+/* Answers an error; where is what failed, for the record: proxy, upstream or transport. */
+static void answer_error(struct exchange *ex, const char *where, int status, const char *type,
+                         const char *msg)
 {
+        struct buf b;
+
         ex->final_status = status;
         ex->failed = true;
+        trace_error(&ex->trace, where, status, type, msg);
         if (ex->req == NULL)
                 return;
         evhttp_connection_set_closecb(ex->conn, NULL, NULL);
@@ -173,7 +201,11 @@ static void answer_error(struct exchange *ex, int status, const char *type, cons
         if (ex->retry_after_ms != NULL)
                 evhttp_add_header(evhttp_request_get_output_headers(ex->req), "retry-after-ms",
                                   ex->retry_after_ms);
-        server_send_error(ex->req, status, type, msg, ex->request_id);
+        buf_init(&b);
+        errors_body(&b, type, msg, ex->trace.request_id);
+        trace_client_response(&ex->trace, status, b.data, b.len);
+        server_send_json(ex->req, status, &b, ex->trace.request_id);
+        buf_fini(&b);
         ex->req = NULL;
         ex->answered = true;
 }
@@ -194,6 +226,7 @@ static void flush_out(struct exchange *ex)
         if (ex->out.len == 0 || ex->req == NULL)
                 return;
         debug_keep(ex, &ex->dbg_client, ex->out.data, ex->out.len);
+        trace_bytes(&ex->trace, RECORD_CLIENT_EVENT, ex->out.data, ex->out.len);
         eb = evbuffer_new();
         evbuffer_add(eb, ex->out.data, ex->out.len);
         evhttp_send_reply_chunk(ex->req, eb);
@@ -240,7 +273,7 @@ static void copy_upstream_headers(struct exchange *ex, struct upstream_transfer 
 
         upstream_headers_foreach(t, copy_header, &c);
         if (!c.has_request_id)
-                evhttp_add_header(c.out, "request-id", ex->request_id);
+                evhttp_add_header(c.out, "request-id", ex->trace.request_id);
 }
 
 static void start_client_stream(struct exchange *ex)
@@ -252,7 +285,7 @@ static void start_client_stream(struct exchange *ex)
         evhttp_add_header(h, "Cache-Control", "no-cache");
         evhttp_add_header(h, "X-Accel-Buffering", "no");
         if (evhttp_find_header(h, "request-id") == NULL)
-                evhttp_add_header(h, "request-id", ex->request_id);
+                evhttp_add_header(h, "request-id", ex->trace.request_id);
         evhttp_send_reply_start(ex->req, 200, "OK");
         ex->streaming = true;
         ex->final_status = 200;
@@ -287,9 +320,11 @@ static void on_client_close(struct evhttp_connection *conn, void *arg)
         if (!ex->answered) {
                 ex->final_status = 499;
                 ex->failed = true;
+                trace_error(&ex->trace, "client", 499, "client_closed",
+                            "the client closed the connection; the upstream was cancelled");
                 if (ex->s->settings.debug)
                         log_info("%s: the client closed the connection; upstream cancelled",
-                                 ex->request_id);
+                                 ex->trace.request_id);
         }
         exchange_end(ex);
 }
@@ -315,7 +350,7 @@ static bool maybe_retry(struct exchange *ex, long wait_hint_ms)
                 return false;
         ex->attempt++;
         if (ex->s->settings.debug)
-                log_info("%s: retrying in %ld ms (attempt %d of %d)", ex->request_id, wait,
+                log_info("%s: retrying in %ld ms (attempt %d of %d)", ex->trace.request_id, wait,
                          ex->attempt + 1, ex->s->settings.max_retries + 1);
         tv.tv_sec = wait / 1000;
         tv.tv_usec = (wait % 1000) * 1000;
@@ -340,6 +375,7 @@ static void on_response(void *arg, struct upstream_transfer *t, int status)
 
         ex->status = status;
         buf_clear(&ex->acc);
+        trace_upstream_response(&ex->trace, status, t);
         if (ex->direct && status >= 200 && status < 300 && ex->req != NULL) {
                 v = upstream_header(t, "content-type");
                 if (v != NULL && strncasecmp(v, "text/event-stream", 17) == 0) {
@@ -383,6 +419,7 @@ static int on_data(void *arg, struct upstream_transfer *t, const char *p, size_t
 
         (void)t;
         debug_keep(ex, &ex->dbg_upstream, p, n);
+        trace_bytes(&ex->trace, RECORD_UPSTREAM_CHUNK, p, n);
         if (ex->ttft_ms < 0)
                 ex->ttft_ms = ms_since(&ex->t0);
         if (!ex->streaming) {
@@ -405,8 +442,11 @@ static int on_data(void *arg, struct upstream_transfer *t, const char *p, size_t
                 flush_out(ex);
                 return 0;
         }
-        if (st == XLATE_STREAM_FAILED)
+        if (st == XLATE_STREAM_FAILED) {
                 ex->failed = true;
+                trace_error(&ex->trace, "upstream", ex->status, "api_error",
+                            "the upstream reported an error in the stream");
+        }
         end_client_stream(ex);
         return st == XLATE_STREAM_FAILED;
 }
@@ -425,7 +465,7 @@ static void answer_whole(struct exchange *ex)
         cJSON_Delete(completion);
         if (msg == NULL) {
                 char *m = xasprintf("the upstream's answer could not be translated: %s", cause);
-                answer_error(ex, 502, "api_error", m);
+                answer_error(ex, "upstream", 502, "api_error", m);
                 free(m);
                 free(cause);
                 return;
@@ -438,9 +478,10 @@ static void answer_whole(struct exchange *ex)
         } else {
                 json_append(&b, msg);
                 debug_keep(ex, &ex->dbg_client, b.data, b.len);
+                trace_client_response(&ex->trace, 200, b.data, b.len);
                 ex->final_status = 200;
                 evhttp_connection_set_closecb(ex->conn, NULL, NULL);
-                server_send_json(ex->req, 200, &b, ex->request_id);
+                server_send_json(ex->req, 200, &b, ex->trace.request_id);
                 ex->req = NULL;
                 ex->answered = true;
         }
@@ -456,6 +497,7 @@ static void end_relay_with_error(struct exchange *ex, const char *error)
         if (ex->tail[0] != '\n' || ex->tail[1] != '\n')
                 buf_puts(&ex->out, "\n\n"); /* close a frame cut in the middle */
         errors_event(&ex->out, "api_error", msg);
+        trace_error(&ex->trace, "transport", ex->status, "api_error", msg);
         free(msg);
         ex->failed = true;
 }
@@ -473,6 +515,7 @@ static void relay_whole(struct exchange *ex, struct upstream_transfer *t)
         cJSON_Delete(msg);
         copy_upstream_headers(ex, t);
         debug_keep(ex, &ex->dbg_client, buf_str(&ex->acc), ex->acc.len);
+        trace_client_response(&ex->trace, ex->status, buf_str(&ex->acc), ex->acc.len);
         eb = evbuffer_new();
         evbuffer_add(eb, buf_str(&ex->acc), ex->acc.len);
         evhttp_connection_set_closecb(ex->conn, NULL, NULL);
@@ -492,6 +535,7 @@ static void relay_error(struct exchange *ex, struct upstream_transfer *t)
 {
         cJSON *err = json_parse(buf_str(&ex->acc), ex->acc.len, NULL);
         const char *type = json_get_str(err, "type");
+        bool anthropic_shaped = type != NULL && strcmp(type, "error") == 0;
         struct errors_mapped m;
 
         cJSON_Delete(err);
@@ -500,21 +544,22 @@ static void relay_error(struct exchange *ex, struct upstream_transfer *t)
                 buf_init(&b);
                 buf_printf(&b, "{\"input_tokens\":%ld}", tokens_estimate_request(ex->body));
                 ex->final_status = 200;
+                trace_client_response(&ex->trace, 200, b.data, b.len);
                 evhttp_connection_set_closecb(ex->conn, NULL, NULL);
-                server_send_json(ex->req, 200, &b, ex->request_id);
+                server_send_json(ex->req, 200, &b, ex->trace.request_id);
                 ex->req = NULL;
                 ex->answered = true;
                 buf_fini(&b);
                 return;
         }
-        if (type != NULL && strcmp(type, "error") == 0) {
+        if (anthropic_shaped) {
                 relay_whole(ex, t);
                 ex->failed = true;
                 return;
         }
         errors_from_upstream(ex->status, buf_str(&ex->acc), ex->acc.len, 0, &m);
         scrub_key(&m.message, ex->key);
-        answer_error(ex, m.status, m.type, m.message);
+        answer_error(ex, "upstream", m.status, m.type, m.message);
         free(m.message);
 }
 
@@ -548,6 +593,7 @@ static void on_done(void *arg, struct upstream_transfer *t, const struct upstrea
                                 char *msg =
                                     xasprintf("the upstream stream broke off: %s", o->error);
                                 xlate_stream_fail(ex->xs, "api_error", msg, &ex->out);
+                                trace_error(&ex->trace, "transport", ex->status, "api_error", msg);
                                 free(msg);
                                 ex->failed = true;
                         }
@@ -562,7 +608,7 @@ static void on_done(void *arg, struct upstream_transfer *t, const struct upstrea
                 if (o->connect_failed && maybe_retry(ex, -1))
                         return;
                 errors_from_transport(o->timed_out, o->error, &m);
-                answer_error(ex, m.status, m.type, m.message);
+                answer_error(ex, "transport", m.status, m.type, m.message);
                 free(m.message);
         } else if (ex->direct) {
                 if (ex->status >= 200 && ex->status < 300)
@@ -581,8 +627,9 @@ static void on_done(void *arg, struct upstream_transfer *t, const struct upstrea
                                      &m);
                 scrub_key(&m.message, ex->key);
                 if (ex->s->settings.debug)
-                        log_info("%s: upstream %d: %s", ex->request_id, ex->status, m.message);
-                answer_error(ex, m.status, m.type, m.message);
+                        log_info("%s: upstream %d: %s", ex->trace.request_id, ex->status,
+                                 m.message);
+                answer_error(ex, "upstream", m.status, m.type, m.message);
                 free(m.message);
         }
         exchange_end(ex);
@@ -652,6 +699,7 @@ static void send_upstream(struct exchange *ex)
         r.connect_timeout_ms = ex->s->settings.connect_timeout_ms;
         r.idle_timeout_ms = ex->s->settings.read_timeout_ms;
         ex->status = 0;
+        trace_upstream_request(&ex->trace, ex->url, ex->attempt + 1, ex->payload, ex->payload_len);
         ex->t = upstream_start(ex->s->upstream, &r, &handlers, ex);
 }
 
@@ -692,7 +740,7 @@ static int prepare_translate(struct exchange *ex)
         o.extra_body = e->extra_body;
         ex->names = toolmap_new();
         if (xlate_request(ex->body, &o, ex->names, &openai, &cause) != 0) {
-                answer_error(ex, 400, "invalid_request_error", cause);
+                answer_error(ex, "proxy", 400, "invalid_request_error", cause);
                 free(cause);
                 return -1;
         }
@@ -727,7 +775,7 @@ static void prepare_direct(struct exchange *ex)
         if (repaired && ex->s->settings.debug)
                 log_info("%s: history repaired for a direct upstream (unsigned thinking, tool "
                          "ids or empty text from a translated model)",
-                         ex->request_id);
+                         ex->trace.request_id);
         ex->payload_len = body.len;
         ex->payload = buf_detach(&body);
         ex->upstream_stream = ex->client_stream;
@@ -736,7 +784,7 @@ static void prepare_direct(struct exchange *ex)
 
 void exchange_start(struct server *s, struct evhttp_request *req, cJSON *body,
                     struct server_config *cfg, const struct model_entry *e, const char *key,
-                    const char *request_id, enum exchange_kind kind)
+                    const struct trace *trace, enum exchange_kind kind)
 {
         struct exchange *ex = xcalloc(1, sizeof *ex);
 
@@ -751,7 +799,7 @@ void exchange_start(struct server *s, struct evhttp_request *req, cJSON *body,
         ex->direct = e->direct;
         ex->key = xstrdup(key);
         ex->ttft_ms = -1;
-        snprintf(ex->request_id, sizeof ex->request_id, "%s", request_id);
+        ex->trace = *trace;
         buf_init(&ex->acc);
         buf_init(&ex->out);
         buf_init(&ex->dbg_upstream);
@@ -772,8 +820,8 @@ void exchange_start(struct server *s, struct evhttp_request *req, cJSON *body,
         }
         if (s->settings.debug >= 2) {
                 char *client = json_print(body);
-                log_info("%s client request: %s", ex->request_id, client);
-                log_info("%s upstream request: %s", ex->request_id, ex->payload);
+                log_info("%s client request: %s", ex->trace.request_id, client);
+                log_info("%s upstream request: %s", ex->trace.request_id, ex->payload);
                 free(client);
         }
         send_upstream(ex);

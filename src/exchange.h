@@ -10,6 +10,7 @@
 #define CP_EXCHANGE_H
 
 #include "server.h"
+#include "trace.h"
 
 #include <cjson/cJSON.h>
 #include <event2/http.h>
@@ -21,10 +22,11 @@ enum exchange_kind {
 
 /*
  * Starts serving req. Takes ownership of body (the parsed client JSON) and of cfg's reference.
- * key is the upstream key (copied); request_id the id answers carry.
+ * key is the upstream key (copied); trace (copied) carries the request id and session and
+ * records every step from here on.
  */
 void exchange_start(struct server *s, struct evhttp_request *req, cJSON *body,
                     struct server_config *cfg, const struct model_entry *entry, const char *key,
-                    const char *request_id, enum exchange_kind kind);
+                    const struct trace *trace, enum exchange_kind kind);
 
 #endif

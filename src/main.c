@@ -6,8 +6,10 @@
  */
 #include "alloc.h"
 #include "config.h"
+#include "journal.h"
 #include "log.h"
 #include "server.h"
+#include "trace.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -29,6 +31,10 @@ struct cli {
         int port; /* -1: not given */
         int debug;
         int tui;
+        const char *journal; /* --journal DIR */
+        int no_journal;
+        long long journal_max_size;
+        long long journal_max_total;
 };
 
 struct app {
@@ -39,13 +45,15 @@ struct app {
         struct event *reload;
         struct event *grace;
         int signals;
+        struct journal *journal;
 };
 
 static void usage(FILE *f)
 {
         fprintf(f,
                 "usage: claude-proxy [--config FILE] [-p|--port N] [--host ADDR] [-d|--debug]\n"
-                "                    [--tui] [--version] [--help]\n"
+                "                    [--journal DIR | --no-journal] [--tui] [--version] [--help]\n"
+                "       claude-proxy replay FILE [--session ID --resend [--model MODEL_ID]]\n"
                 "\n"
                 "Serves the Anthropic Messages API to Claude Code and other clients and\n"
                 "translates it for OpenAI-compatible providers (or passes it through to\n"
@@ -57,6 +65,12 @@ static void usage(FILE *f)
                 "  --host ADDR    address to listen on (default %s)\n"
                 "  -d, --debug    development mode: a log line per request and config reload\n"
                 "                 on change; -dd also logs request and response bodies\n"
+                "  --journal DIR  write the journal (JSONL, every request step) there; default\n"
+                "                 $XDG_STATE_HOME/claude-proxy/journal (~/.local/state/...)\n"
+                "  --no-journal   do not write a journal\n"
+                "  --journal-max-size N   start a new journal file after N bytes (K/M/G\n"
+                "                 suffixes; default 64M)\n"
+                "  --journal-max-total N  remove the oldest journal files beyond N (default 1G)\n"
                 "  --tui          the live inspector\n"
                 "  --version      print the version\n"
                 "\n"
@@ -65,13 +79,56 @@ static void usage(FILE *f)
                 DEFAULT_PORT, DEFAULT_HOST);
 }
 
+/* "64M" -> 67108864; K, M and G are powers of 1024. */
+static int parse_size(const char *s, long long *out)
+{
+        char *end;
+        long long v;
+
+        errno = 0;
+        v = strtoll(s, &end, 10);
+        if (errno != 0 || end == s || v <= 0)
+                return -1;
+        switch (*end) {
+        case 'k':
+        case 'K':
+                v <<= 10;
+                end++;
+                break;
+        case 'm':
+        case 'M':
+                v <<= 20;
+                end++;
+                break;
+        case 'g':
+        case 'G':
+                v <<= 30;
+                end++;
+                break;
+        default:
+                break;
+        }
+        if (*end != '\0')
+                return -1;
+        *out = v;
+        return 0;
+}
+
 static int parse_cli(int argc, char **argv, struct cli *c)
 {
         static const struct option opts[] = {
-            {"config", required_argument, NULL, 'c'}, {"port", required_argument, NULL, 'p'},
-            {"host", required_argument, NULL, 'H'},   {"debug", no_argument, NULL, 'd'},
-            {"tui", no_argument, NULL, 't'},          {"version", no_argument, NULL, 'V'},
-            {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+            {"config", required_argument, NULL, 'c'},
+            {"port", required_argument, NULL, 'p'},
+            {"host", required_argument, NULL, 'H'},
+            {"debug", no_argument, NULL, 'd'},
+            {"tui", no_argument, NULL, 't'},
+            {"version", no_argument, NULL, 'V'},
+            {"journal", required_argument, NULL, 'j'},
+            {"no-journal", no_argument, NULL, 'J'},
+            {"journal-max-size", required_argument, NULL, 'S'},
+            {"journal-max-total", required_argument, NULL, 'T'},
+            {"help", no_argument, NULL, 'h'},
+            {NULL, 0, NULL, 0},
         };
         int ch;
 
@@ -102,6 +159,23 @@ static int parse_cli(int argc, char **argv, struct cli *c)
                         break;
                 case 't':
                         c->tui = 1;
+                        break;
+                case 'j':
+                        c->journal = optarg;
+                        break;
+                case 'J':
+                        c->no_journal = 1;
+                        break;
+                case 'S':
+                case 'T':
+                        if (parse_size(optarg, ch == 'S' ? &c->journal_max_size
+                                                         : &c->journal_max_total) != 0) {
+                                fprintf(stderr,
+                                        "claude-proxy: --journal-max-%s: expected a size "
+                                        "like 64M, got \"%s\"\n",
+                                        ch == 'S' ? "size" : "total", optarg);
+                                return -1;
+                        }
                         break;
                 case 'V':
                         printf("claude-proxy %s\n", CP_VERSION);
@@ -229,12 +303,35 @@ static void on_reload_tick(evutil_socket_t fd, short what, void *arg)
                 log_error("models.yaml changed but does not load; keeping the running "
                           "configuration: %s",
                           cause);
+                trace_config(&a->server->recorder, a->config_path, NULL, cause);
                 free(cause);
                 return;
         }
         log_info("reloaded %s", a->config_path);
+        trace_config(&a->server->recorder, a->config_path, cfg, NULL);
         print_config(cfg);
         server_set_config(a->server, cfg);
+}
+
+static int start_journal(struct app *a, const struct cli *c)
+{
+        char *dir = c->journal != NULL ? xstrdup(c->journal) : journal_default_dir();
+        struct journal_settings js = {dir, c->journal_max_size, c->journal_max_total, 0};
+        char *cause = NULL;
+
+        a->journal = journal_new(&js, &cause);
+        if (a->journal == NULL) {
+                fprintf(stderr, "claude-proxy: journal: %s (use --journal DIR or --no-journal)\n",
+                        cause);
+                free(cause);
+                free(dir);
+                return -1;
+        }
+        recorder_add_sink(&a->server->recorder, "journal", journal_ring(a->journal));
+        server_set_journal_dir(a->server, dir);
+        fprintf(stderr, "journal: %s\n", dir);
+        free(dir);
+        return 0;
 }
 
 static void settings_from(const struct cli *c, const struct config *cfg, struct server_settings *s)
@@ -298,6 +395,13 @@ int main(int argc, char **argv)
                 free(app.config_path);
                 return 1;
         }
+        if (!cli.no_journal && start_journal(&app, &cli) != 0) {
+                server_free(app.server);
+                event_base_free(app.base);
+                free(app.config_path);
+                return 1;
+        }
+        trace_config(&app.server->recorder, app.config_path, app.server->config->cfg, NULL);
         fprintf(stderr, "claude-proxy %s listening on http://%s:%d%s\n", CP_VERSION, settings.host,
                 app.server->port,
                 cli.debug ? " (development mode: logging requests, reloading config)" : "");
@@ -324,6 +428,7 @@ int main(int argc, char **argv)
         event_free(sigint);
         event_free(sigterm);
         server_free(app.server);
+        journal_free(app.journal); /* after the server: its last records are queued */
         event_base_free(app.base);
         free(app.config_path);
         curl_global_cleanup();

@@ -68,7 +68,11 @@ static bool needs_repair(const cJSON *req)
 
         cJSON_ArrayForEach(m, json_get(req, "messages"))
         {
-                cJSON_ArrayForEach(b, json_get(m, "content")) if (block_is_bad(b)) return true;
+                cJSON_ArrayForEach(b, json_get(m, "content"))
+                {
+                        if (block_is_bad(b))
+                                return true;
+                }
         }
         return false;
 }
@@ -315,5 +319,8 @@ void passthrough_watch_message(struct passthrough_watch *w, const cJSON *msg)
 
         usage_from(json_get(msg, "usage"), &w->result.usage);
         set_stop(&w->result, json_get_str(msg, "stop_reason"));
-        cJSON_ArrayForEach(b, json_get(msg, "content")) count_tools(&w->result, b);
+        cJSON_ArrayForEach(b, json_get(msg, "content"))
+        {
+                count_tools(&w->result, b);
+        }
 }

@@ -46,9 +46,9 @@ struct record {
         struct timespec mono; /* CLOCK_MONOTONIC */
         struct timespec wall; /* CLOCK_REALTIME */
         enum record_kind kind;
-        char session[48];    /* "" for records of no session (config, model switch) */
-        char request_id[32]; /* "" for records of no request */
-        char model[64];      /* the model the client asked for, when known */
+        char session[48];               /* "" for records of no session (config, model switch) */
+        char request_id[32];            /* "" for records of no request */
+        char model[64];                 /* the model the client asked for, when known */
         struct record_payload *payload; /* may be NULL */
 };
 

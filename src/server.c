@@ -14,6 +14,7 @@
 #include "json.h"
 #include "log.h"
 #include "tokens.h"
+#include "trace.h"
 
 #include <event2/buffer.h>
 #include <event2/keyvalq_struct.h>
@@ -131,6 +132,38 @@ void server_drain(struct server *s, void (*drained)(void *arg), void *arg)
                 drained(arg);
 }
 
+/* One request the server answers, or hands to an exchange. */
+struct call {
+        struct server *s;
+        struct evhttp_request *req;
+        struct trace trace;
+        struct timespec t0;
+        int status;      /* what the proxy answered itself */
+        bool handed_off; /* an exchange owns the rest */
+        const struct model_entry *entry;
+};
+
+/* An answer of the server's own: recorded, then sent. */
+static void reply(struct call *c, int status, const struct buf *body)
+{
+        c->status = status;
+        trace_client_response(&c->trace, status, buf_str(body), body->len);
+        server_send_json(c->req, status, body, c->trace.request_id);
+}
+
+static void reply_error(struct call *c, int status, const char *type, const char *message)
+{
+        struct buf b;
+
+        if (type == NULL)
+                type = errors_type_for_status(status);
+        trace_error(&c->trace, "proxy", status, type, message);
+        buf_init(&b);
+        errors_body(&b, type, message, c->trace.request_id);
+        reply(c, status, &b);
+        buf_fini(&b);
+}
+
 /* The request path without query, trailing slash or a doubled /v1. Caller frees. */
 static char *request_path(struct evhttp_request *req)
 {
@@ -178,29 +211,50 @@ static const char *upstream_key(const struct model_entry *e, struct evhttp_reque
         return client_key(req);
 }
 
-/* Reads and parses the JSON body; answers the error itself and returns NULL on failure. */
-static cJSON *read_body(struct evhttp_request *req, const char *request_id)
+/* Requests without a session of their own are grouped by their connection. */
+static unsigned long connection_id(struct evhttp_request *req)
 {
-        struct evbuffer *in = evhttp_request_get_input_buffer(req);
+        return (unsigned long)(uintptr_t)evhttp_request_get_connection(req) >> 4;
+}
+
+/*
+ * Reads the body, records the client's request (with its session, known once the body is
+ * parsed) and parses it; answers the error itself and returns NULL on failure.
+ */
+static cJSON *read_body(struct call *c)
+{
+        struct evbuffer *in = evhttp_request_get_input_buffer(c->req);
         size_t len = evbuffer_get_length(in);
+        const char *raw;
         char *cause = NULL;
-        cJSON *body;
+        cJSON *body = NULL;
 
         if (len > (size_t)MAX_BODY) {
                 char *msg = xasprintf("request body is %zu bytes; the limit is %ld bytes (32 MB)",
                                       len, MAX_BODY);
-                server_send_error(req, 413, NULL, msg, request_id);
+                trace_session_id(c->req, NULL, connection_id(c->req), c->trace.session,
+                                 sizeof c->trace.session);
+                trace_client_request(&c->trace, c->req, "(body not recorded: too large)", 31,
+                                     false);
+                reply_error(c, 413, NULL, msg);
                 free(msg);
                 return NULL;
         }
-        body = json_parse((const char *)evbuffer_pullup(in, -1), len, &cause);
+        raw = (const char *)evbuffer_pullup(in, -1);
+        trace_add_key(&c->trace, client_key(c->req));
+        body = json_parse(raw != NULL ? raw : "", len, &cause);
+        trace_session_id(c->req, body, connection_id(c->req), c->trace.session,
+                         sizeof c->trace.session);
+        if (cJSON_IsString(json_get(body, "model")))
+                snprintf(c->trace.model, sizeof c->trace.model, "%s", json_get_str(body, "model"));
+        trace_client_request(&c->trace, c->req, raw, len, body != NULL);
         if (body == NULL) {
-                server_send_error(req, 400, NULL, cause, request_id);
+                reply_error(c, 400, NULL, cause);
                 free(cause);
                 return NULL;
         }
         if (!cJSON_IsObject(body)) {
-                server_send_error(req, 400, NULL, "the body must be a JSON object", request_id);
+                reply_error(c, 400, NULL, "the body must be a JSON object");
                 cJSON_Delete(body);
                 return NULL;
         }
@@ -235,25 +289,25 @@ static const char *check_messages_body(const cJSON *body, int count_tokens)
 }
 
 /* Routes body's model; answers 404 itself and returns NULL when nothing fits. */
-static const struct model_entry *route(struct server *s, struct evhttp_request *req,
-                                       const struct config *cfg, const char *model,
-                                       const char *request_id)
+static const struct model_entry *route(struct call *c, const struct config *cfg, const char *model)
 {
         bool fallback = false;
         const struct model_entry *e = config_route(cfg, model, &fallback);
         struct buf msg;
 
         if (e != NULL) {
-                if (fallback && s->settings.debug)
+                if (fallback && c->s->settings.debug)
                         log_info("%s: model \"%s\" is not configured; using the default \"%s\"",
-                                 request_id, model, e->model_id);
+                                 c->trace.request_id, model, e->model_id);
+                trace_route(&c->trace, model, e, fallback);
+                c->entry = e;
                 return e;
         }
         buf_init(&msg);
         buf_printf(&msg, "model \"%s\" is not configured; configured models:", model);
         for (size_t i = 0; i < cfg->n_models; i++)
                 buf_printf(&msg, "%s %s", i ? "," : "", cfg->models[i].model_id);
-        server_send_error(req, 404, NULL, msg.data, request_id);
+        reply_error(c, 404, NULL, msg.data);
         buf_fini(&msg);
         return NULL;
 }
@@ -263,10 +317,9 @@ static const struct model_entry *route(struct server *s, struct evhttp_request *
  * count_tokens for a translated model, which the local estimate answers (OpenAI upstreams have
  * no such endpoint).
  */
-static void handle_messages(struct server *s, struct evhttp_request *req, const char *request_id,
-                            enum exchange_kind kind)
+static void handle_messages(struct call *c, enum exchange_kind kind)
 {
-        cJSON *body = read_body(req, request_id);
+        cJSON *body = read_body(c);
         struct server_config *cfg;
         const struct model_entry *e;
         const char *problem;
@@ -276,33 +329,35 @@ static void handle_messages(struct server *s, struct evhttp_request *req, const 
                 return;
         problem = check_messages_body(body, kind == EXCHANGE_COUNT_TOKENS);
         if (problem != NULL) {
-                server_send_error(req, 400, NULL, problem, request_id);
+                reply_error(c, 400, NULL, problem);
                 cJSON_Delete(body);
                 return;
         }
-        cfg = server_config_ref(s);
-        e = route(s, req, cfg->cfg, json_get_str(body, "model"), request_id);
+        cfg = server_config_ref(c->s);
+        e = route(c, cfg->cfg, json_get_str(body, "model"));
         if (e == NULL)
                 goto done;
         if (kind == EXCHANGE_COUNT_TOKENS && !e->direct) {
                 struct buf out;
                 buf_init(&out);
                 buf_printf(&out, "{\"input_tokens\":%ld}", tokens_estimate_request(body));
-                server_send_json(req, 200, &out, request_id);
+                reply(c, 200, &out);
                 buf_fini(&out);
                 goto done;
         }
-        key = upstream_key(e, req);
+        key = upstream_key(e, c->req);
         if (key == NULL) {
                 char *msg = xasprintf("no API key for model \"%s\": send x-api-key or "
                                       "Authorization: Bearer%s%s",
                                       e->model_id, e->api_key_name ? ", or set " : "",
                                       e->api_key_name ? e->api_key_name : "");
-                server_send_error(req, 401, NULL, msg, request_id);
+                reply_error(c, 401, NULL, msg);
                 free(msg);
                 goto done;
         }
-        exchange_start(s, req, body, cfg, e, key, request_id, kind);
+        trace_add_key(&c->trace, key);
+        c->handed_off = true;
+        exchange_start(c->s, c->req, body, cfg, e, key, &c->trace, kind);
         return;
 done:
         server_config_unref(cfg);
@@ -347,7 +402,19 @@ static void handle_stats(struct server *s, struct evhttp_request *req, const cha
 
         buf_init(&out);
         buf_printf(&out, "{\"live_requests\":%d,\"usage\":", s->live);
-        usage_totals_json(s->totals, &out);
+        usage_totals_json(s->totals, "models", &out);
+        buf_puts(&out, ",\"session_usage\":");
+        usage_totals_json(s->session_totals, "sessions", &out);
+        buf_puts(&out, ",\"records\":{");
+        for (size_t i = 0; i < s->recorder.n_sinks; i++)
+                buf_printf(&out, "%s\"%s\":{\"dropped\":%llu}", i ? "," : "",
+                           s->recorder.sinks[i].name,
+                           (unsigned long long)s->recorder.sinks[i].dropped);
+        buf_puts(&out, "},\"journal\":");
+        if (s->journal_dir != NULL)
+                json_append_string(&out, s->journal_dir, strlen(s->journal_dir));
+        else
+                buf_puts(&out, "null");
         buf_putc(&out, '}');
         server_send_json(req, 200, &out, request_id);
         buf_fini(&out);
@@ -359,43 +426,58 @@ static void on_request(struct evhttp_request *req, void *arg)
         enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
         char *path = request_path(req);
         char request_id[40];
-        int is_post = cmd == EVHTTP_REQ_POST;
-        int is_get = cmd == EVHTTP_REQ_GET;
-        const char *want = NULL;
+        bool is_post = cmd == EVHTTP_REQ_POST;
+        bool is_get = cmd == EVHTTP_REQ_GET;
+        bool recorded = true; /* health, models and stats are not worth a record */
+        struct call c = {.s = s, .req = req};
 
         ids_random(request_id, sizeof request_id, "req_", &s->seed);
-        if (strcmp(path, "/v1/messages") == 0) {
-                if (is_post)
-                        handle_messages(s, req, request_id, EXCHANGE_MESSAGES);
-                else
-                        want = "POST";
-        } else if (strcmp(path, "/v1/messages/count_tokens") == 0) {
-                if (is_post)
-                        handle_messages(s, req, request_id, EXCHANGE_COUNT_TOKENS);
-                else
-                        want = "POST";
+        clock_gettime(CLOCK_MONOTONIC, &c.t0);
+        trace_init(&c.trace, &s->recorder, request_id);
+        if (strcmp(path, "/v1/messages") == 0 && is_post) {
+                handle_messages(&c, EXCHANGE_MESSAGES);
+        } else if (strcmp(path, "/v1/messages/count_tokens") == 0 && is_post) {
+                handle_messages(&c, EXCHANGE_COUNT_TOKENS);
         } else if (strcmp(path, "/v1/models") == 0 && is_get) {
                 handle_models(s, req, request_id);
+                recorded = false;
         } else if (strcmp(path, "/v1/stats") == 0 && is_get) {
                 handle_stats(s, req, request_id);
+                recorded = false;
         } else if (strcmp(path, "/health") == 0 && is_get) {
                 struct buf ok;
                 buf_init(&ok);
                 buf_puts(&ok, "{\"status\":\"ok\",\"version\":\"" CP_VERSION "\"}");
                 server_send_json(req, 200, &ok, request_id);
                 buf_fini(&ok);
+                recorded = false;
         } else {
-                char *msg = xasprintf("no such endpoint: %s; the proxy serves POST "
-                                      "/v1/messages, POST /v1/messages/count_tokens, GET "
-                                      "/v1/models, GET /v1/stats and GET /health",
-                                      path);
-                server_send_error(req, 404, NULL, msg, request_id);
+                bool known = strcmp(path, "/v1/messages") == 0 ||
+                             strcmp(path, "/v1/messages/count_tokens") == 0;
+                char *msg = known ? xasprintf("%s takes POST", path)
+                                  : xasprintf("no such endpoint: %s; the proxy serves POST "
+                                              "/v1/messages, POST /v1/messages/count_tokens, GET "
+                                              "/v1/models, GET /v1/stats and GET /health",
+                                              path);
+                trace_session_id(req, NULL, connection_id(req), c.trace.session,
+                                 sizeof c.trace.session);
+                trace_client_request(&c.trace, req, NULL, 0, false);
+                reply_error(&c, known ? 405 : 404, known ? "invalid_request_error" : NULL, msg);
                 free(msg);
         }
-        if (want != NULL) {
-                char *msg = xasprintf("%s takes %s", path, want);
-                server_send_error(req, 405, "invalid_request_error", msg, request_id);
-                free(msg);
+        if (recorded && !c.handed_off) {
+                struct trace_end end = {
+                    .status = c.status,
+                    .model_id = c.entry != NULL ? c.entry->model_id : NULL,
+                    .mode = c.entry != NULL ? (c.entry->direct ? "direct" : "translate") : NULL,
+                    .ttft_ms = -1,
+                    .failed = c.status >= 400,
+                };
+                struct timespec now;
+                clock_gettime(CLOCK_MONOTONIC, &now);
+                end.duration_ms =
+                    (now.tv_sec - c.t0.tv_sec) * 1000 + (now.tv_nsec - c.t0.tv_nsec) / 1000000;
+                trace_end(&c.trace, &end);
         }
         free(path);
 }
@@ -412,6 +494,8 @@ struct server *server_new(struct event_base *base, struct config *cfg,
         s->settings = *settings;
         s->seed = ids_seed();
         s->totals = usage_totals_new();
+        s->session_totals = usage_totals_new();
+        recorder_init(&s->recorder);
         s->upstream = upstream_new(base);
         server_set_config(s, cfg);
         s->http = evhttp_new(base);
@@ -445,6 +529,12 @@ struct server *server_new(struct event_base *base, struct config *cfg,
         return s;
 }
 
+void server_set_journal_dir(struct server *s, const char *dir)
+{
+        free(s->journal_dir);
+        s->journal_dir = dir != NULL ? xstrdup(dir) : NULL;
+}
+
 void server_free(struct server *s)
 {
         if (s == NULL)
@@ -454,5 +544,7 @@ void server_free(struct server *s)
         upstream_free(s->upstream);
         server_config_unref(s->config);
         usage_totals_free(s->totals);
+        usage_totals_free(s->session_totals);
+        free(s->journal_dir);
         free(s);
 }

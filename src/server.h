@@ -9,6 +9,7 @@
 
 #include "buf.h"
 #include "config.h"
+#include "recorder.h"
 #include "upstream.h"
 #include "usage.h"
 
@@ -40,7 +41,9 @@ struct server {
         struct evhttp_bound_socket *sock;
         struct upstream *upstream;
         struct server_config *config;
-        struct usage_totals *totals;
+        struct usage_totals *totals;         /* per model_id */
+        struct usage_totals *session_totals; /* per session */
+        struct recorder recorder;            /* records to the journal and the inspector */
         struct server_settings settings;
         uint64_t seed; /* state for request and message ids */
         int live;      /* requests in flight */
@@ -48,6 +51,7 @@ struct server {
         int draining;
         void (*drained)(void *arg);
         void *drained_arg;
+        char *journal_dir;
 };
 
 /* Binds and starts serving; takes ownership of cfg. NULL with *cause when it cannot bind. */
@@ -63,6 +67,9 @@ struct server_config *server_config_ref(struct server *s);
 void server_config_unref(struct server_config *c);
 /* One fewer request in flight (an exchange ended). */
 void server_request_done(struct server *s);
+
+/* The journal's directory, for /v1/stats (NULL: no journal). */
+void server_set_journal_dir(struct server *s, const char *dir);
 
 /* Sends an Anthropic error answer and completes req. */
 void server_send_error(struct evhttp_request *req, int status, const char *type,

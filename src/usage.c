@@ -72,13 +72,13 @@ static void row_json(struct buf *out, const char *name, long requests, long erro
                    requests, errors, u->input, u->output, u->cache_read, u->cache_write);
 }
 
-void usage_totals_json(const struct usage_totals *t, struct buf *out)
+void usage_totals_json(const struct usage_totals *t, const char *label, struct buf *out)
 {
         struct usage all = {0};
         long requests = 0;
         long errors = 0;
 
-        buf_puts(out, "{\"models\":{");
+        buf_printf(out, "{\"%s\":{", label);
         for (size_t i = 0; i < t->n; i++) {
                 const struct usage_row *r = &t->rows[i];
                 if (i > 0)

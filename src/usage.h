@@ -23,7 +23,8 @@ void usage_totals_free(struct usage_totals *t);
 /* Adds one finished request: its model id, usage and whether it failed. */
 void usage_totals_add(struct usage_totals *t, const char *model_id, const struct usage *u,
                       bool failed);
-/* Appends the totals as a JSON object {"models":{id:{requests,errors,input_tokens,...}},...}. */
-void usage_totals_json(const struct usage_totals *t, struct buf *out);
+/* Appends the totals as a JSON object {"<label>":{id:{requests,errors,input_tokens,...}},
+ * "total":{...}}. */
+void usage_totals_json(const struct usage_totals *t, const char *label, struct buf *out);
 
 #endif

@@ -24,7 +24,7 @@ static void test_totals(void **state)
         usage_totals_add(t, "m1", &b, true);
         usage_totals_add(t, "m2", &b, false);
         buf_init(&out);
-        usage_totals_json(t, &out);
+        usage_totals_json(t, "models", &out);
         j = cJSON_Parse(out.data);
         assert_non_null(j);
         assert_true(json_get_num(json_get(json_get(j, "models"), "m1"), "input_tokens", &v));

@@ -1,0 +1,97 @@
+/*
+ * recorder: numbering, timestamps and fan-out of records (see recorder.h). Core thread only.
+ */
+#include "recorder.h"
+
+#include <stdio.h>
+#include <string.h>
+
+void recorder_init(struct recorder *r)
+{
+        memset(r, 0, sizeof *r);
+}
+
+void recorder_add_sink(struct recorder *r, const char *name, struct ring *ring)
+{
+        if (r->n_sinks == RECORDER_MAX_SINKS)
+                return;
+        r->sinks[r->n_sinks].name = name;
+        r->sinks[r->n_sinks].ring = ring;
+        r->n_sinks++;
+}
+
+int recorder_active(const struct recorder *r)
+{
+        return r != NULL && r->n_sinks > 0;
+}
+
+static void stamp(struct recorder *r, struct record *rec, enum record_kind kind)
+{
+        memset(rec, 0, sizeof *rec);
+        rec->seq = ++r->seq;
+        rec->kind = kind;
+        clock_gettime(CLOCK_MONOTONIC, &rec->mono);
+        clock_gettime(CLOCK_REALTIME, &rec->wall);
+}
+
+/* Tells a sink how many records it lost, if it can take a record now. */
+static void report_drops(struct recorder *r, struct recorder_sink *s)
+{
+        struct record rec;
+        char fields[96];
+        int n;
+
+        stamp(r, &rec, RECORD_DROPPED);
+        n = snprintf(fields, sizeof fields, "\"consumer\":\"%s\",\"count\":%llu", s->name,
+                     (unsigned long long)s->unreported);
+        rec.payload = record_payload_new(fields, (size_t)n);
+        if (ring_push(s->ring, &rec)) {
+                s->unreported = 0;
+        } else {
+                record_payload_unref(rec.payload);
+                s->dropped++;
+                s->unreported++;
+        }
+}
+
+void recorder_emit(struct recorder *r, enum record_kind kind, const char *session,
+                   const char *request_id, const char *model, const struct buf *fields)
+{
+        struct record rec;
+
+        if (!recorder_active(r))
+                return;
+        stamp(r, &rec, kind);
+        if (session != NULL)
+                snprintf(rec.session, sizeof rec.session, "%s", session);
+        if (request_id != NULL)
+                snprintf(rec.request_id, sizeof rec.request_id, "%s", request_id);
+        if (model != NULL)
+                snprintf(rec.model, sizeof rec.model, "%s", model);
+        rec.payload = fields != NULL && fields->len > 0
+                          ? record_payload_new(fields->data, fields->len)
+                          : NULL;
+        for (size_t i = 0; i < r->n_sinks; i++) {
+                struct recorder_sink *s = &r->sinks[i];
+                if (s->unreported > 0)
+                        report_drops(r, s);
+                if (rec.payload != NULL)
+                        record_payload_ref(rec.payload);
+                if (!ring_push(s->ring, &rec)) {
+                        if (rec.payload != NULL)
+                                record_payload_unref(rec.payload);
+                        s->dropped++;
+                        s->unreported++;
+                }
+        }
+        if (rec.payload != NULL)
+                record_payload_unref(rec.payload);
+}
+
+uint64_t recorder_dropped(const struct recorder *r, const char *name)
+{
+        for (size_t i = 0; i < r->n_sinks; i++)
+                if (strcmp(r->sinks[i].name, name) == 0)
+                        return r->sinks[i].dropped;
+        return 0;
+}

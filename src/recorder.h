@@ -1,0 +1,44 @@
+/*
+ * recorder: where records enter the rings. It numbers and timestamps each record on the core
+ * thread and offers it to every consumer (the journal, the inspector), each through its own
+ * ring. A full ring never blocks: the record is dropped for that consumer only and counted,
+ * and the next record that fits is preceded by a `dropped` record saying how many were lost.
+ */
+#ifndef CP_RECORDER_H
+#define CP_RECORDER_H
+
+#include "buf.h"
+#include "record.h"
+#include "ring.h"
+
+#include <stdint.h>
+
+#define RECORDER_MAX_SINKS 4
+
+struct recorder_sink {
+        const char *name;    /* "journal", "ui" */
+        struct ring *ring;   /* not owned */
+        uint64_t dropped;    /* in all */
+        uint64_t unreported; /* dropped since the last `dropped` record got through */
+};
+
+struct recorder {
+        uint64_t seq;
+        struct recorder_sink sinks[RECORDER_MAX_SINKS];
+        size_t n_sinks;
+};
+
+void recorder_init(struct recorder *r);
+void recorder_add_sink(struct recorder *r, const char *name, struct ring *ring);
+/* True when some consumer listens (record building can be skipped otherwise). */
+int recorder_active(const struct recorder *r);
+/*
+ * Makes one record and offers it to every sink. fields is the kind-specific members as JSON
+ * text without braces ("\"status\":200"), or NULL. session, request_id and model may be NULL.
+ */
+void recorder_emit(struct recorder *r, enum record_kind kind, const char *session,
+                   const char *request_id, const char *model, const struct buf *fields);
+/* Records dropped for the named sink so far. */
+uint64_t recorder_dropped(const struct recorder *r, const char *name);
+
+#endif

@@ -1,0 +1,398 @@
+/*
+ * trace: building the records of one request (see trace.h).
+ */
+#include "trace.h"
+
+#include "alloc.h"
+#include "json.h"
+#include "log.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/queue.h>
+#include <event2/keyvalq_struct.h>
+
+static const char *const secret_headers[] = {
+    "x-api-key", "authorization", "proxy-authorization", "cookie", "x-goog-api-key", "api-key",
+};
+
+void trace_init(struct trace *t, struct recorder *rec, const char *request_id)
+{
+        memset(t, 0, sizeof *t);
+        t->rec = rec;
+        if (request_id != NULL)
+                snprintf(t->request_id, sizeof t->request_id, "%s", request_id);
+}
+
+int trace_on(const struct trace *t)
+{
+        return t != NULL && recorder_active(t->rec);
+}
+
+void trace_add_key(struct trace *t, const char *key)
+{
+        if (key == NULL || strlen(key) < 4 || strlen(key) >= sizeof t->keys[0])
+                return;
+        for (int i = 0; i < 2; i++) {
+                if (strcmp(t->keys[i], key) == 0)
+                        return;
+                if (t->keys[i][0] == '\0') {
+                        snprintf(t->keys[i], sizeof t->keys[i], "%s", key);
+                        log_redact(key, t->keys_safe[i], sizeof t->keys_safe[i]);
+                        return;
+                }
+        }
+}
+
+/* Replaces every occurrence of key in b by safe. */
+static void scrub(struct buf *b, const char *key, const char *safe)
+{
+        struct buf clean;
+        const char *p = b->data;
+        const char *hit;
+        size_t klen = strlen(key);
+
+        if (key[0] == '\0' || b->len == 0 || strstr(b->data, key) == NULL)
+                return;
+        buf_init(&clean);
+        while ((hit = strstr(p, key)) != NULL) {
+                buf_append(&clean, p, (size_t)(hit - p));
+                buf_puts(&clean, safe);
+                p = hit + klen;
+        }
+        buf_puts(&clean, p);
+        buf_fini(b);
+        *b = clean;
+}
+
+/* The session_id inside metadata.user_id: a JSON string (Claude Code 2.x) or
+ * user_<hash>_account_<uuid>_session_<uuid> (1.0.x). */
+static bool session_from_user_id(const char *uid, char *out, size_t n)
+{
+        const char *p;
+
+        if (uid == NULL)
+                return false;
+        if (uid[0] == '{') {
+                cJSON *j = cJSON_Parse(uid);
+                const char *s = json_get_str(j, "session_id");
+                bool ok = s != NULL && *s != '\0';
+                if (ok)
+                        snprintf(out, n, "%s", s);
+                cJSON_Delete(j);
+                return ok;
+        }
+        p = strstr(uid, "_session_");
+        if (p == NULL || p[9] == '\0')
+                return false;
+        snprintf(out, n, "%s", p + 9);
+        return true;
+}
+
+void trace_session_id(struct evhttp_request *req, const cJSON *body, unsigned long conn_id,
+                      char *out, size_t n)
+{
+        const char *h =
+            evhttp_find_header(evhttp_request_get_input_headers(req), "x-claude-code-session-id");
+
+        if (h != NULL && *h != '\0') {
+                snprintf(out, n, "%s", h);
+                return;
+        }
+        if (session_from_user_id(json_get_str(json_get(body, "metadata"), "user_id"), out, n))
+                return;
+        snprintf(out, n, "conn-%lu", conn_id);
+}
+
+/* Replaces the keys wherever they appear in b, then emits. */
+static void emit(struct trace *t, enum record_kind kind, struct buf *b)
+{
+        for (int i = 0; i < 2; i++)
+                scrub(b, t->keys[i], t->keys_safe[i]);
+        recorder_emit(t->rec, kind, t->session[0] ? t->session : NULL,
+                      t->request_id[0] ? t->request_id : NULL, t->model[0] ? t->model : NULL, b);
+}
+
+static void put_str(struct buf *b, const char *name, const char *v)
+{
+        if (b->len > 0)
+                buf_putc(b, ',');
+        buf_printf(b, "\"%s\":", name);
+        if (v != NULL)
+                json_append_string(b, v, strlen(v));
+        else
+                buf_puts(b, "null");
+}
+
+static void put_long(struct buf *b, const char *name, long v)
+{
+        if (b->len > 0)
+                buf_putc(b, ',');
+        buf_printf(b, "\"%s\":%ld", name, v);
+}
+
+static void put_bool(struct buf *b, const char *name, bool v)
+{
+        if (b->len > 0)
+                buf_putc(b, ',');
+        buf_printf(b, "\"%s\":%s", name, v ? "true" : "false");
+}
+
+/* A body as JSON when it is JSON, else as a string under name_text. */
+static void put_body(struct buf *b, const char *body, size_t n, bool is_json)
+{
+        if (b->len > 0)
+                buf_putc(b, ',');
+        if (is_json && n > 0) {
+                /* Valid JSON has raw line breaks only between tokens, where a space does as
+                 * well: the record stays on one line. */
+                size_t at;
+                buf_puts(b, "\"body\":");
+                at = b->len;
+                buf_append(b, body, n);
+                for (size_t i = at; i < b->len; i++)
+                        if (b->data[i] == '\n' || b->data[i] == '\r')
+                                b->data[i] = ' ';
+        } else {
+                buf_puts(b, "\"body_text\":");
+                json_append_string(b, body != NULL ? body : "", n);
+        }
+}
+
+static bool is_secret_header(const char *name)
+{
+        for (size_t i = 0; i < sizeof secret_headers / sizeof secret_headers[0]; i++)
+                if (strcasecmp(name, secret_headers[i]) == 0)
+                        return true;
+        return false;
+}
+
+static void put_header(struct buf *b, bool *first, const char *name, const char *value)
+{
+        char safe[48];
+
+        if (!*first)
+                buf_putc(b, ',');
+        *first = false;
+        json_append_string(b, name, strlen(name));
+        buf_putc(b, ':');
+        if (is_secret_header(name)) {
+                log_redact(value, safe, sizeof safe);
+                value = safe;
+        }
+        json_append_string(b, value, strlen(value));
+}
+
+void trace_client_request(struct trace *t, struct evhttp_request *req, const char *body, size_t n,
+                          bool body_is_json)
+{
+        static const char *const methods[] = {"GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS"};
+        struct evkeyvalq *h = evhttp_request_get_input_headers(req);
+        enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+        const char *method = "OTHER";
+        const char *replay_of = evhttp_find_header(h, "x-claude-proxy-replay-of");
+        struct evkeyval *kv;
+        struct buf b;
+        bool first = true;
+
+        if (!trace_on(t))
+                return;
+        for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
+                if (cmd == (enum evhttp_cmd_type)(1 << i))
+                        method = methods[i];
+        buf_init(&b);
+        put_str(&b, "method", method);
+        put_str(&b, "path", evhttp_request_get_uri(req));
+        buf_puts(&b, ",\"headers\":{");
+        TAILQ_FOREACH(kv, h, next)
+        {
+                put_header(&b, &first, kv->key, kv->value);
+        }
+        buf_putc(&b, '}');
+        if (replay_of != NULL)
+                put_str(&b, "replay_of", replay_of);
+        put_body(&b, body, n, body_is_json);
+        emit(t, RECORD_CLIENT_REQUEST, &b);
+        buf_fini(&b);
+}
+
+void trace_route(struct trace *t, const char *requested, const struct model_entry *e, bool fallback)
+{
+        struct buf b;
+
+        if (!trace_on(t))
+                return;
+        buf_init(&b);
+        put_str(&b, "requested", requested);
+        put_str(&b, "model_id", e->model_id);
+        put_str(&b, "model_name", e->model_name);
+        put_str(&b, "mode", e->direct ? "direct" : "translate");
+        put_str(&b, "api_base", e->api_base);
+        put_bool(&b, "fallback", fallback);
+        emit(t, RECORD_ROUTE, &b);
+        buf_fini(&b);
+}
+
+void trace_upstream_request(struct trace *t, const char *url, int attempt, const char *body,
+                            size_t n)
+{
+        struct buf b;
+
+        if (!trace_on(t))
+                return;
+        buf_init(&b);
+        put_str(&b, "url", url);
+        put_long(&b, "attempt", attempt);
+        put_body(&b, body, n, true);
+        emit(t, RECORD_UPSTREAM_REQUEST, &b);
+        buf_fini(&b);
+}
+
+struct header_json {
+        struct buf *b;
+        bool first;
+};
+
+static void header_cb(void *arg, const char *name, const char *value)
+{
+        struct header_json *h = arg;
+        put_header(h->b, &h->first, name, value);
+}
+
+void trace_upstream_response(struct trace *t, int status, const struct upstream_transfer *up)
+{
+        struct header_json h;
+        struct buf b;
+
+        if (!trace_on(t))
+                return;
+        buf_init(&b);
+        put_long(&b, "status", status);
+        buf_puts(&b, ",\"headers\":{");
+        h.b = &b;
+        h.first = true;
+        upstream_headers_foreach(up, header_cb, &h);
+        buf_putc(&b, '}');
+        emit(t, RECORD_UPSTREAM_RESPONSE, &b);
+        buf_fini(&b);
+}
+
+void trace_bytes(struct trace *t, enum record_kind kind, const char *p, size_t n)
+{
+        struct buf b;
+
+        if (!trace_on(t) || n == 0)
+                return;
+        buf_init(&b);
+        buf_reserve(&b, n + 16);
+        buf_puts(&b, "\"data\":");
+        json_append_string(&b, p, n);
+        emit(t, kind, &b);
+        buf_fini(&b);
+}
+
+/* Whole answers are not on the hot path: checking them keeps a relayed gateway page that
+ * merely starts with '{' from breaking the journal line. */
+static bool is_json(const char *body, size_t n)
+{
+        cJSON *j;
+
+        if (n == 0 || (body[0] != '{' && body[0] != '['))
+                return false;
+        j = cJSON_ParseWithLength(body, n);
+        cJSON_Delete(j);
+        return j != NULL;
+}
+
+void trace_client_response(struct trace *t, int status, const char *body, size_t n)
+{
+        struct buf b;
+
+        if (!trace_on(t))
+                return;
+        buf_init(&b);
+        put_long(&b, "status", status);
+        put_body(&b, body, n, is_json(body, n));
+        emit(t, RECORD_CLIENT_RESPONSE, &b);
+        buf_fini(&b);
+}
+
+void trace_usage(struct trace *t, const struct usage *u, bool estimated)
+{
+        struct buf b;
+
+        if (!trace_on(t))
+                return;
+        buf_init(&b);
+        put_long(&b, "input_tokens", u->input);
+        put_long(&b, "output_tokens", u->output);
+        put_long(&b, "cache_read_input_tokens", u->cache_read);
+        put_long(&b, "cache_creation_input_tokens", u->cache_write);
+        put_bool(&b, "estimated", estimated);
+        emit(t, RECORD_USAGE, &b);
+        buf_fini(&b);
+}
+
+void trace_error(struct trace *t, const char *where, int status, const char *type,
+                 const char *message)
+{
+        struct buf b;
+
+        if (!trace_on(t))
+                return;
+        buf_init(&b);
+        put_str(&b, "where", where);
+        put_long(&b, "status", status);
+        put_str(&b, "type", type);
+        put_str(&b, "message", message);
+        emit(t, RECORD_ERROR, &b);
+        buf_fini(&b);
+}
+
+void trace_end(struct trace *t, const struct trace_end *e)
+{
+        struct buf b;
+
+        if (!trace_on(t))
+                return;
+        buf_init(&b);
+        put_long(&b, "status", e->status);
+        put_str(&b, "model_id", e->model_id);
+        put_str(&b, "mode", e->mode);
+        put_bool(&b, "stream", e->stream);
+        put_long(&b, "ttft_ms", e->ttft_ms);
+        put_long(&b, "duration_ms", e->duration_ms);
+        put_str(&b, "stop_reason", e->stop_reason);
+        put_long(&b, "tool_calls", e->tool_calls);
+        put_long(&b, "attempts", e->attempts);
+        put_bool(&b, "failed", e->failed);
+        emit(t, RECORD_END, &b);
+        buf_fini(&b);
+}
+
+void trace_config(struct recorder *rec, const char *path, const struct config *cfg,
+                  const char *error)
+{
+        struct buf b;
+
+        if (!recorder_active(rec))
+                return;
+        buf_init(&b);
+        put_str(&b, "path", path);
+        put_str(&b, "result", error == NULL ? "loaded" : "rejected");
+        if (cfg != NULL) {
+                buf_puts(&b, ",\"models\":[");
+                for (size_t i = 0; i < cfg->n_models; i++) {
+                        if (i > 0)
+                                buf_putc(&b, ',');
+                        json_append_string(&b, cfg->models[i].model_id,
+                                           strlen(cfg->models[i].model_id));
+                }
+                buf_putc(&b, ']');
+        }
+        if (error != NULL)
+                put_str(&b, "error", error);
+        recorder_emit(rec, RECORD_CONFIG, NULL, NULL, NULL, &b);
+        buf_fini(&b);
+}
