@@ -1,0 +1,146 @@
+/*
+ * replay: reads the journal back (docs/journal-format.md) and regroups its records into
+ * sessions and requests, each request with its records in order and a summary derived from
+ * them (models, mode, status, tokens, time to first token, duration, stop reason, tool calls,
+ * replay_of, failed). `claude-proxy replay` lists that and re-sends a session through the
+ * proxy's own pipeline (docs/replay.md); the inspector reuses the reader, fed live records.
+ *
+ * The reader is incremental: replay_journal_add_line() takes one JSONL line at a time, in any
+ * state of a request (a summary is complete once its `end` arrived), and replay_journal_load()
+ * is that over a file. Each record is kept as its line, parsed again only when someone looks
+ * inside it, so memory stays close to the journal's size.
+ */
+#ifndef CP_REPLAY_H
+#define CP_REPLAY_H
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct replay_record {
+        uint64_t seq;
+        int kind;   /* enum record_kind; -1 for a kind this reader does not know */
+        char *line; /* the JSON line as read, NUL-terminated, without the newline */
+        size_t len;
+};
+
+struct replay_request {
+        char *id;
+        char *session;     /* "" when the records carry none */
+        char time[40];     /* wall time of the first record, as written (RFC 3339, UTC) */
+        double wall;       /* the same in seconds since the epoch; 0 when unknown */
+        char *path;        /* client_request path, NULL when not seen */
+        char *model;       /* the model the client asked for, NULL when unknown */
+        char *model_id;    /* the entry it was routed to, NULL when unknown */
+        char *mode;        /* "translate" or "direct", NULL when unknown */
+        int status;        /* HTTP status sent to the client; 0 while unknown */
+        bool stream;       /* the client asked for a stream */
+        bool count_tokens; /* a /v1/messages/count_tokens request */
+        bool has_usage;    /* the token counts below are known */
+        long input_tokens; /* Anthropic meaning: excludes cache */
+        long output_tokens;
+        long cache_read_tokens;
+        long cache_creation_tokens;
+        long ttft_ms;     /* -1 when unknown */
+        long duration_ms; /* -1 when unknown */
+        char *stop_reason;
+        int tool_calls;
+        char **tool_names; /* from the answer the client got, in order */
+        size_t n_tool_names;
+        int attempts;    /* upstream attempts */
+        char *replay_of; /* the original's request id when this is a re-send */
+        char *error;     /* "where: message" of the last error record, or NULL */
+        bool failed;
+        bool ended; /* the `end` record was seen */
+
+        struct replay_record *records; /* in journal order */
+        size_t n_records;
+
+        /* Reader state. */
+        size_t cap_records;
+        bool usage_from_record; /* a usage record beats counts seen in the answer */
+        bool stop_from_end;
+        bool tools_from_end;
+};
+
+struct replay_session {
+        char *id;                         /* "" for requests of no session */
+        struct replay_request **requests; /* in order of their first record */
+        size_t n_requests;
+        size_t cap_requests;
+};
+
+/* What a session's requests add up to. */
+struct replay_totals {
+        size_t requests;
+        size_t failed;
+        long input_tokens;
+        long output_tokens;
+        long cache_read_tokens;
+        long cache_creation_tokens;
+        long duration_ms;
+        double first_wall; /* earliest request start, 0 when unknown */
+        double last_wall;
+};
+
+struct replay_journal {
+        struct replay_request **requests; /* in order of their first record */
+        size_t n_requests;
+        struct replay_session **sessions; /* in order of their first record */
+        size_t n_sessions;
+        struct replay_record *other; /* records of no request: config, model_switch, dropped */
+        size_t n_other;
+        size_t lines;       /* non-empty lines taken */
+        size_t bad_lines;   /* lines skipped because they were not journal records */
+        size_t first_bad;   /* line number of the first skipped line, 0 when none */
+        bool truncated;     /* the last line of the file did not parse (cut by a crash) */
+        uint64_t dropped;   /* sum of `dropped` records' counts */
+        bool last_line_bad; /* the line added last was bad (load turns it into truncated) */
+
+        /* Reader state. */
+        size_t cap_requests, cap_sessions, cap_other;
+        struct replay_index *by_request;
+        struct replay_index *by_session;
+};
+
+struct replay_journal *replay_journal_new(void);
+void replay_journal_free(struct replay_journal *j);
+
+/*
+ * Takes one journal line (n bytes, no newline needed). Returns 0, or -1 when the line is not a
+ * journal record (it is counted in bad_lines and skipped). Blank lines are ignored.
+ */
+int replay_journal_add_line(struct replay_journal *j, const char *line, size_t n);
+
+/*
+ * Reads a journal file. A last line that does not parse sets truncated (a crash cut it); bad
+ * lines elsewhere are skipped and counted. -1 with *cause when the file cannot be read.
+ */
+int replay_journal_load(const char *path, struct replay_journal **out, char **cause);
+
+struct replay_request *replay_journal_request(const struct replay_journal *j, const char *id);
+struct replay_session *replay_journal_session(const struct replay_journal *j, const char *id);
+/*
+ * The session named by id, or by a prefix of its id that no other session shares. NULL when
+ * none matches; *ambiguous is set when several do.
+ */
+struct replay_session *replay_journal_find_session(const struct replay_journal *j, const char *id,
+                                                   bool *ambiguous);
+
+void replay_session_totals(const struct replay_session *s, struct replay_totals *out);
+
+/* The record parsed; the caller deletes it. NULL when it no longer parses (never for kept). */
+cJSON *replay_record_parse(const struct replay_record *rec);
+/* The request's first record of that kind (enum record_kind), or NULL. */
+const struct replay_record *replay_request_find(const struct replay_request *r, int kind);
+
+/* Prints the listing: every session (or only `only`), one line per request, with totals. */
+void replay_print_list(FILE *f, const struct replay_journal *j, const char *file,
+                       const struct replay_session *only);
+
+/* `claude-proxy replay ...`: argv[0] is "replay". Returns the process exit code. */
+int replay_main(int argc, char **argv);
+
+#endif

@@ -1,0 +1,429 @@
+/*
+ * test_replay: the journal reader over hand-written journals that follow docs/journal-format.md
+ * (tests/fixtures/journal/): several sessions, streamed and not, interleaved requests, a retry,
+ * upstream and proxy errors, count_tokens, a re-sent request, records of no request, a garbage
+ * line, an object without a kind, and a last line cut by a crash. Each request's summary is
+ * checked field by field, then the listing, then feeding the same lines one at a time.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "alloc.h"
+#include "record.h"
+#include "replay.h"
+#include "testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DAY FIXTURES_DIR "/journal/2026-11-25.jsonl"
+
+#define SA "d94bd562-04da-46a4-8e94-685c787c5bf0"
+#define SB "conn-3"
+#define SC "7f3e0c11-9a2b-4c55-8d10-2b7c1e6f0a99"
+#define A1 "req_A1streamedToolUse000001"
+#define A2 "req_A2retried000000000000001"
+#define A3 "req_A3countTokens0000000001"
+#define A4 "req_A4cutShort000000000001"
+#define B1 "req_B1rateLimited0000000001"
+#define B2 "req_B2badRequest0000000001"
+#define C1 "req_C1replayOfA1000000000001"
+
+static struct replay_journal *load(const char *path)
+{
+        struct replay_journal *j = NULL;
+        char *cause = NULL;
+
+        if (replay_journal_load(path, &j, &cause) != 0)
+                fail_msg("load %s: %s", path, cause);
+        return j;
+}
+
+static const struct replay_request *req(const struct replay_journal *j, const char *id)
+{
+        const struct replay_request *r = replay_journal_request(j, id);
+
+        if (r == NULL)
+                fail_msg("request %s not found", id);
+        return r;
+}
+
+static void test_counts(void **state)
+{
+        struct replay_journal *j = load(DAY);
+
+        (void)state;
+        assert_int_equal(j->n_requests, 7);
+        assert_int_equal(j->n_sessions, 3);
+        assert_int_equal(j->bad_lines, 2); /* the text line and the object without a kind */
+        assert_int_equal(j->first_bad, 16);
+        assert_true(j->truncated);
+        assert_int_equal(j->dropped, 12);
+        assert_int_equal(j->n_other, 3); /* config, model_switch, dropped */
+        assert_int_equal(j->other[0].kind, RECORD_CONFIG);
+        assert_int_equal(j->other[1].kind, RECORD_MODEL_SWITCH);
+        assert_int_equal(j->other[2].kind, RECORD_DROPPED);
+
+        /* Sessions and their requests in order of first appearance. */
+        assert_string_equal(j->sessions[0]->id, SA);
+        assert_string_equal(j->sessions[1]->id, SC);
+        assert_string_equal(j->sessions[2]->id, SB);
+        assert_int_equal(j->sessions[0]->n_requests, 4);
+        assert_string_equal(j->sessions[0]->requests[0]->id, A1);
+        assert_string_equal(j->sessions[0]->requests[1]->id, A2);
+        assert_string_equal(j->sessions[0]->requests[2]->id, A3);
+        assert_string_equal(j->sessions[0]->requests[3]->id, A4);
+        assert_int_equal(j->sessions[1]->n_requests, 1);
+        assert_string_equal(j->sessions[1]->requests[0]->id, C1);
+        assert_int_equal(j->sessions[2]->n_requests, 2);
+        assert_string_equal(j->sessions[2]->requests[0]->id, B1);
+        assert_string_equal(j->sessions[2]->requests[1]->id, B2);
+        replay_journal_free(j);
+}
+
+static void test_streamed_tool_use(void **state)
+{
+        struct replay_journal *j = load(DAY);
+        const struct replay_request *r = req(j, A1);
+        static const int kinds[] = {
+            RECORD_CLIENT_REQUEST,
+            RECORD_ROUTE,
+            RECORD_UPSTREAM_REQUEST,
+            RECORD_UPSTREAM_RESPONSE,
+            RECORD_UPSTREAM_CHUNK,
+            RECORD_CLIENT_EVENT,
+            RECORD_CLIENT_EVENT,
+            RECORD_UPSTREAM_CHUNK,
+            RECORD_CLIENT_EVENT,
+            RECORD_USAGE,
+            RECORD_END,
+        };
+
+        (void)state;
+        assert_int_equal(r->n_records, sizeof kinds / sizeof kinds[0]);
+        for (size_t i = 0; i < r->n_records; i++) {
+                assert_int_equal(r->records[i].kind, kinds[i]);
+                if (i > 0)
+                        assert_true(r->records[i].seq > r->records[i - 1].seq);
+        }
+        assert_int_equal(r->records[0].seq, 2);
+        assert_string_equal(r->session, SA);
+        assert_string_equal(r->time, "2026-11-25T06:10:00.002000Z");
+        assert_true(r->wall > 1795500000.0 && r->wall < 1795700000.0);
+        assert_string_equal(r->path, "/v1/messages?beta=true");
+        assert_string_equal(r->model, "claude-opus-5-5");
+        assert_string_equal(r->model_id, "deepseek-chat");
+        assert_string_equal(r->mode, "translate");
+        assert_int_equal(r->status, 200);
+        assert_true(r->stream);
+        assert_false(r->count_tokens);
+        assert_true(r->has_usage);
+        assert_int_equal(r->input_tokens, 2095);
+        assert_int_equal(r->output_tokens, 503);
+        assert_int_equal(r->cache_read_tokens, 0);
+        assert_int_equal(r->ttft_ms, 412);
+        assert_int_equal(r->duration_ms, 5230);
+        assert_string_equal(r->stop_reason, "tool_use");
+        assert_int_equal(r->tool_calls, 1);
+        assert_int_equal(r->n_tool_names, 1);
+        assert_string_equal(r->tool_names[0], "Write");
+        assert_int_equal(r->attempts, 1);
+        assert_null(r->replay_of);
+        assert_null(r->error);
+        assert_false(r->failed);
+        assert_true(r->ended);
+        replay_journal_free(j);
+}
+
+static void test_retried_non_streamed(void **state)
+{
+        struct replay_journal *j = load(DAY);
+        const struct replay_request *r = req(j, A2);
+
+        (void)state;
+        assert_int_equal(r->n_records, 10);
+        assert_false(r->stream);
+        assert_int_equal(r->status, 200);
+        assert_int_equal(r->attempts, 2);
+        assert_false(r->failed); /* the retry succeeded: the end record says so */
+        assert_non_null(r->error);
+        assert_non_null(strstr(r->error, "upstream: upstream answered 500"));
+        assert_string_equal(r->stop_reason, "end_turn");
+        assert_int_equal(r->input_tokens, 40);
+        assert_int_equal(r->output_tokens, 3);
+        assert_int_equal(r->ttft_ms, -1); /* null in the end record */
+        assert_int_equal(r->duration_ms, 3100);
+        assert_int_equal(r->tool_calls, 0);
+        assert_int_equal(r->n_tool_names, 0);
+        replay_journal_free(j);
+}
+
+static void test_count_tokens(void **state)
+{
+        struct replay_journal *j = load(DAY);
+        const struct replay_request *r = req(j, A3);
+
+        (void)state;
+        assert_true(r->count_tokens);
+        assert_int_equal(r->status, 200);
+        assert_null(r->stop_reason);
+        assert_false(r->has_usage);
+        assert_int_equal(r->n_records, 3);
+        replay_journal_free(j);
+}
+
+static void test_cut_short(void **state)
+{
+        struct replay_journal *j = load(DAY);
+        const struct replay_request *r = req(j, A4);
+
+        (void)state;
+        assert_false(r->ended);
+        assert_int_equal(r->n_records, 4); /* the cut line is not one of them */
+        assert_int_equal(r->status, 0);
+        assert_true(r->stream);
+        assert_int_equal(r->duration_ms, -1);
+        assert_true(r->has_usage); /* from message_start, as the client saw it */
+        assert_int_equal(r->input_tokens, 55);
+        assert_null(r->stop_reason);
+        assert_false(r->failed);
+        replay_journal_free(j);
+}
+
+static void test_errors(void **state)
+{
+        struct replay_journal *j = load(DAY);
+        const struct replay_request *b1 = req(j, B1);
+        const struct replay_request *b2 = req(j, B2);
+
+        (void)state;
+        assert_int_equal(b1->status, 429);
+        assert_true(b1->failed);
+        assert_true(b1->stream);
+        assert_string_equal(b1->error, "upstream: upstream answered 429: slow down");
+        assert_null(b1->stop_reason);
+        assert_int_equal(b1->duration_ms, 800);
+
+        assert_int_equal(b2->status, 400);
+        assert_true(b2->failed);
+        assert_null(b2->model);
+        assert_null(b2->model_id);
+        assert_null(b2->mode);
+        assert_int_equal(b2->attempts, 0);
+        assert_non_null(strstr(b2->error, "proxy: the body is not valid JSON"));
+        replay_journal_free(j);
+}
+
+static void test_replay_of_and_direct(void **state)
+{
+        struct replay_journal *j = load(DAY);
+        const struct replay_request *r = req(j, C1);
+
+        (void)state;
+        assert_string_equal(r->replay_of, A1);
+        assert_string_equal(r->session, SC);
+        assert_string_equal(r->mode, "direct");
+        assert_string_equal(r->model_id, "kimi");
+        assert_false(r->stream);
+        assert_int_equal(r->tool_calls, 2);
+        assert_int_equal(r->n_tool_names, 2);
+        assert_string_equal(r->tool_names[0], "Write");
+        assert_string_equal(r->tool_names[1], "Read");
+        assert_int_equal(r->cache_read_tokens, 1024);
+        assert_int_equal(r->input_tokens, 1900);
+        assert_int_equal(r->output_tokens, 77);
+        replay_journal_free(j);
+}
+
+static void test_records_parse(void **state)
+{
+        struct replay_journal *j = load(DAY);
+        const struct replay_request *r = req(j, A1);
+        const struct replay_record *rec = replay_request_find(r, RECORD_CLIENT_REQUEST);
+        cJSON *parsed;
+
+        (void)state;
+        assert_non_null(rec);
+        parsed = replay_record_parse(rec);
+        assert_non_null(parsed);
+        assert_string_equal(
+            cJSON_GetObjectItem(cJSON_GetObjectItem(parsed, "body"), "model")->valuestring,
+            "claude-opus-5-5");
+        cJSON_Delete(parsed);
+        assert_null(replay_request_find(r, RECORD_ERROR));
+        replay_journal_free(j);
+}
+
+static void test_sessions(void **state)
+{
+        struct replay_journal *j = load(DAY);
+        struct replay_totals tot;
+        bool ambiguous;
+
+        (void)state;
+        assert_ptr_equal(replay_journal_find_session(j, SA, &ambiguous), j->sessions[0]);
+        assert_ptr_equal(replay_journal_find_session(j, "d94b", &ambiguous), j->sessions[0]);
+        assert_false(ambiguous);
+        assert_null(replay_journal_find_session(j, "nope", &ambiguous));
+        assert_false(ambiguous);
+        replay_session_totals(j->sessions[0], &tot);
+        assert_int_equal(tot.requests, 4);
+        assert_int_equal(tot.failed, 0);
+        assert_int_equal(tot.input_tokens, 2095 + 40 + 55);
+        assert_int_equal(tot.output_tokens, 503 + 3 + 1);
+        assert_int_equal(tot.duration_ms, 5230 + 3100 + 1);
+        replay_session_totals(j->sessions[2], &tot);
+        assert_int_equal(tot.failed, 2);
+        replay_journal_free(j);
+}
+
+static void test_ambiguous_prefix(void **state)
+{
+        struct replay_journal *j = replay_journal_new();
+        const char *l1 = "{\"seq\":1,\"kind\":\"end\",\"session\":\"abc-1\",\"request\":\"r1\"}";
+        const char *l2 = "{\"seq\":2,\"kind\":\"end\",\"session\":\"abc-2\",\"request\":\"r2\"}";
+        bool ambiguous;
+
+        (void)state;
+        assert_int_equal(replay_journal_add_line(j, l1, strlen(l1)), 0);
+        assert_int_equal(replay_journal_add_line(j, l2, strlen(l2)), 0);
+        assert_null(replay_journal_find_session(j, "abc", &ambiguous));
+        assert_true(ambiguous);
+        assert_non_null(replay_journal_find_session(j, "abc-2", &ambiguous));
+        replay_journal_free(j);
+}
+
+/* The inspector feeds records one at a time: the same lines give the same requests. */
+static void test_incremental(void **state)
+{
+        size_t len;
+        char *text = testutil_read_fixture("journal/2026-11-25.jsonl", &len);
+        struct replay_journal *j = replay_journal_new();
+        struct replay_journal *whole = load(DAY);
+        char *p = text;
+        int bad = 0;
+
+        (void)state;
+        while (*p != '\0') {
+                char *nl = strchr(p, '\n');
+                size_t n = nl != NULL ? (size_t)(nl - p) : strlen(p);
+                const struct replay_request *a4 = replay_journal_request(j, A4);
+                if (replay_journal_add_line(j, p, n) != 0)
+                        bad++;
+                /* A request in flight has a partial summary that fills in as records come. */
+                if (a4 != NULL)
+                        assert_false(a4->ended);
+                p += n + (nl != NULL);
+        }
+        assert_int_equal(bad, 3); /* fed live, a cut line is just a bad line */
+        assert_true(j->last_line_bad);
+        assert_int_equal(j->n_requests, whole->n_requests);
+        for (size_t i = 0; i < j->n_requests; i++) {
+                const struct replay_request *a = j->requests[i], *b = whole->requests[i];
+                assert_string_equal(a->id, b->id);
+                assert_int_equal(a->n_records, b->n_records);
+                assert_int_equal(a->status, b->status);
+                assert_int_equal(a->output_tokens, b->output_tokens);
+        }
+        replay_journal_free(j);
+        replay_journal_free(whole);
+        free(text);
+}
+
+static void test_bad_input(void **state)
+{
+        struct replay_journal *j = replay_journal_new();
+        struct replay_journal *out = NULL;
+        char *cause = NULL;
+        const char *future = "{\"kind\":\"future\",\"request\":\"r\"}";
+        static const char *const bad[] = {
+            "", "   ", "{", "[1,2]", "\"kind\"", "{\"kind\":7}", "null", "{\"seq\":\"x\"}",
+        };
+
+        (void)state;
+        for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+                replay_journal_add_line(j, bad[i], strlen(bad[i]));
+        assert_int_equal(j->lines, 6); /* blank lines do not count */
+        assert_int_equal(j->bad_lines, 6);
+        assert_int_equal(j->n_requests, 0);
+        /* an unknown kind is kept (a newer proxy), not refused */
+        assert_int_equal(replay_journal_add_line(j, future, strlen(future)), 0);
+        assert_int_equal(j->n_requests, 1);
+        assert_int_equal(j->requests[0]->records[0].kind, -1);
+        assert_string_equal(j->requests[0]->session, "");
+        replay_journal_free(j);
+
+        assert_int_equal(replay_journal_load("/nonexistent/journal.jsonl", &out, &cause), -1);
+        assert_null(out);
+        assert_non_null(strstr(cause, "/nonexistent/journal.jsonl"));
+        free(cause);
+}
+
+static char *listing(const struct replay_journal *j, const struct replay_session *only)
+{
+        char *text = NULL;
+        size_t n = 0;
+        FILE *f = open_memstream(&text, &n);
+
+        replay_print_list(f, j, "day.jsonl", only);
+        fclose(f);
+        return text;
+}
+
+static void test_listing(void **state)
+{
+        struct replay_journal *j = load(DAY);
+        char *text = listing(j, NULL);
+        char *one;
+
+        (void)state;
+        assert_non_null(strstr(text, "day.jsonl: 3 sessions, 7 requests"));
+        assert_non_null(strstr(text, "skipped 2 lines"));
+        assert_non_null(strstr(text, "last line is cut short"));
+        assert_non_null(strstr(text, "12 records dropped"));
+        assert_non_null(strstr(text, "session " SA "  2026-11-25 06:10:00-06:10:30  4 requests"));
+        assert_non_null(strstr(text, "06:10:00  " A1 "   claude-opus-5-5 -> deepseek-chat  "
+                                     "translate  200  stream  in 2095  out 503  cache 0/0  "
+                                     "5.23s  tool_use  1 Write\n"));
+        assert_non_null(strstr(text, "replay of " A1));
+        assert_non_null(strstr(text, "429"));
+        assert_non_null(strstr(text, "upstream: upstream answered 429: slow down"));
+        assert_non_null(strstr(text, "(no end record"));
+        assert_non_null(strstr(text, "total: 4 requests, 0 failed, in 2190 out 507 cache 0/0"));
+        assert_non_null(strstr(text, "total: 2 requests, 2 failed"));
+
+        one = listing(j, j->sessions[1]);
+        assert_null(strstr(one, SA));
+        assert_non_null(strstr(one, "session " SC));
+        free(one);
+        free(text);
+        replay_journal_free(j);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+            cmocka_unit_test(test_counts),
+            cmocka_unit_test(test_streamed_tool_use),
+            cmocka_unit_test(test_retried_non_streamed),
+            cmocka_unit_test(test_count_tokens),
+            cmocka_unit_test(test_cut_short),
+            cmocka_unit_test(test_errors),
+            cmocka_unit_test(test_replay_of_and_direct),
+            cmocka_unit_test(test_records_parse),
+            cmocka_unit_test(test_sessions),
+            cmocka_unit_test(test_ambiguous_prefix),
+            cmocka_unit_test(test_incremental),
+            cmocka_unit_test(test_bad_input),
+            cmocka_unit_test(test_listing),
+        };
+
+        /* The listing shows local time; fix it so the expected text holds anywhere. */
+        setenv("TZ", "UTC", 1);
+        alloc_init_cjson();
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
