@@ -8,6 +8,7 @@
 #include "config.h"
 #include "journal.h"
 #include "log.h"
+#include "replay.h"
 #include "server.h"
 #include "trace.h"
 
@@ -362,6 +363,8 @@ int main(int argc, char **argv)
         struct event *sigint;
         struct event *sigterm;
 
+        if (argc > 1 && strcmp(argv[1], "replay") == 0)
+                return replay_main(argc - 1, argv + 1);
         if (parse_cli(argc, argv, &cli) != 0)
                 return 2;
         if (cli.tui) {
