@@ -190,6 +190,8 @@ struct replay_journal *replay_journal_new(void)
 
 static void request_free(struct replay_request *r)
 {
+        if (r == NULL)
+                return;
         free(r->id);
         free(r->session);
         free(r->path);
@@ -1066,7 +1068,7 @@ struct resend_item {
         struct replay_request *orig;
         struct replay_request *now; /* summary of the new answer (same code as the journal's) */
         cJSON *client_request;      /* the original's client_request record */
-        const struct model_entry *entry;
+        char *model_id;             /* the entry it goes to (a copy: the server frees its config) */
         int http_status;
         char *transport_error;
         struct timespec t0;
@@ -1328,15 +1330,16 @@ static void print_resend_summary(FILE *f, const struct resend *rs)
                 table_cell(&t, "%s", o->id);
                 summary_side(&t, o, o->model_id != NULL ? o->model_id : o->model);
                 if (it->skipped) {
-                        table_cell(&t, "| (not sent: %s)", it->skip_reason);
-                        for (int c = 0; c < 7; c++)
+                        table_cell(&t, "| -");
+                        for (int c = 0; c < 5; c++)
                                 table_cell(&t, "%s", "");
+                        table_cell(&t, "not sent: %s", it->skip_reason);
+                        table_cell(&t, "%s", "");
                         continue;
                 }
                 /* summary_side's first cell carries the separator on the right-hand side */
                 {
-                        char *model =
-                            xasprintf("| %s", it->entry != NULL ? it->entry->model_id : "?");
+                        char *model = xasprintf("| %s", it->model_id != NULL ? it->model_id : "?");
                         summary_side(&t, n, model);
                         free(model);
                 }
@@ -1409,6 +1412,7 @@ static int resend_prepare(struct resend *rs, const struct replay_session *s,
                 const struct replay_record *rec;
                 const char *model;
                 bool fallback;
+                const struct model_entry *entry;
 
                 it->orig = s->requests[i];
                 it->now = request_new(it->orig->id);
@@ -1434,9 +1438,9 @@ static int resend_prepare(struct resend *rs, const struct replay_session *s,
                 model = rs->model != NULL
                             ? rs->model
                             : json_get_str(json_get(it->client_request, "body"), "model");
-                it->entry = rs->model != NULL ? config_find(cfg, rs->model)
-                                              : config_route(cfg, model, &fallback);
-                if (it->entry == NULL) {
+                entry = rs->model != NULL ? config_find(cfg, rs->model)
+                                          : config_route(cfg, model, &fallback);
+                if (entry == NULL) {
                         fprintf(stderr,
                                 "claude-proxy replay: request %s asked for \"%s\", which no "
                                 "model entry takes and there is no default; pass --model, "
@@ -1445,14 +1449,15 @@ static int resend_prepare(struct resend *rs, const struct replay_session *s,
                         print_model_ids(stderr, cfg);
                         return -1;
                 }
-                if (env_value(it->entry->api_key_name) == NULL && rs->key == NULL) {
+                it->model_id = xstrdup(entry->model_id);
+                if (env_value(entry->api_key_name) == NULL && rs->key == NULL) {
                         fprintf(stderr,
                                 "claude-proxy replay: no API key for model \"%s\": the "
                                 "journal holds only redacted keys, so set %s%s%s$%s, or "
                                 "name another variable with --key-env NAME\n",
-                                it->entry->model_id, it->entry->api_key_name != NULL ? "$" : "",
-                                it->entry->api_key_name != NULL ? it->entry->api_key_name : "",
-                                it->entry->api_key_name != NULL ? " (its api_key_name) or " : "",
+                                entry->model_id, entry->api_key_name != NULL ? "$" : "",
+                                entry->api_key_name != NULL ? entry->api_key_name : "",
+                                entry->api_key_name != NULL ? " (its api_key_name) or " : "",
                                 key_env);
                         return -1;
                 }
@@ -1475,6 +1480,7 @@ static void resend_fini(struct resend *rs)
                 request_free(rs->items[i].now);
                 cJSON_Delete(rs->items[i].client_request);
                 free(rs->items[i].transport_error);
+                free(rs->items[i].model_id);
         }
         free(rs->items);
         buf_fini(&rs->body);
