@@ -45,13 +45,11 @@ static void report_drops(struct recorder *r, struct recorder_sink *s)
         n = snprintf(fields, sizeof fields, "\"consumer\":\"%s\",\"count\":%llu", s->name,
                      (unsigned long long)s->unreported);
         rec.payload = record_payload_new(fields, (size_t)n);
-        if (ring_push(s->ring, &rec)) {
+        /* When even this does not fit, the count waits for the next try. */
+        if (ring_push(s->ring, &rec))
                 s->unreported = 0;
-        } else {
+        else
                 record_payload_unref(rec.payload);
-                s->dropped++;
-                s->unreported++;
-        }
 }
 
 void recorder_emit(struct recorder *r, enum record_kind kind, const char *session,
