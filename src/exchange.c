@@ -557,9 +557,11 @@ static void relay_error(struct exchange *ex, struct upstream_transfer *t)
                 ex->failed = true;
                 return;
         }
+        /* The status stays the upstream's (direct mode relays it); only the body is made
+         * Anthropic-shaped, with the type the status calls for. */
         errors_from_upstream(ex->status, buf_str(&ex->acc), ex->acc.len, 0, &m);
         scrub_key(&m.message, ex->key);
-        answer_error(ex, "upstream", m.status, m.type, m.message);
+        answer_error(ex, "upstream", ex->status, m.type, m.message);
         free(m.message);
 }
 
