@@ -25,6 +25,7 @@
 #include "json.h"
 #include "record.h"
 #include "recorder.h"
+#include "ring.h"
 #include "server.h"
 #include "sse.h"
 #include "trace.h"
@@ -598,6 +599,42 @@ int replay_journal_add_line(struct replay_journal *j, const char *line, size_t n
         return 0;
 }
 
+int replay_journal_add_record(struct replay_journal *j, const struct record *r)
+{
+        struct buf line;
+        struct tm tm;
+        char stamp[40];
+        int rc;
+
+        /* The journal's own layout (docs/journal-format.md), so both paths read the same. */
+        buf_init(&line);
+        gmtime_r(&r->wall.tv_sec, &tm);
+        strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+        buf_printf(&line, "{\"seq\":%llu,\"time\":\"%s.%06ldZ\",\"kind\":\"%s\"",
+                   (unsigned long long)r->seq, stamp, r->wall.tv_nsec / 1000,
+                   record_kind_name(r->kind));
+        if (r->session[0] != '\0') {
+                buf_puts(&line, ",\"session\":");
+                json_append_string(&line, r->session, strlen(r->session));
+        }
+        if (r->request_id[0] != '\0') {
+                buf_puts(&line, ",\"request\":");
+                json_append_string(&line, r->request_id, strlen(r->request_id));
+        }
+        if (r->model[0] != '\0') {
+                buf_puts(&line, ",\"model\":");
+                json_append_string(&line, r->model, strlen(r->model));
+        }
+        if (r->payload != NULL && r->payload->len > 0) {
+                buf_putc(&line, ',');
+                buf_append(&line, r->payload->data, r->payload->len);
+        }
+        buf_putc(&line, '}');
+        rc = replay_journal_add_line(j, line.data, line.len);
+        buf_fini(&line);
+        return rc;
+}
+
 int replay_journal_load(const char *path, struct replay_journal **out, char **cause)
 {
         FILE *f = fopen(path, "r");
@@ -1023,8 +1060,8 @@ static struct replay_session *pick_session(const struct replay_journal *j, const
         struct replay_session *s = replay_journal_find_session(j, id, &ambiguous);
 
         if (s == NULL) {
-                fprintf(stderr, "claude-proxy replay: %s session \"%s\"; the sessions are:\n",
-                        ambiguous ? "more than one session starts with" : "no", id);
+                fprintf(stderr, "claude-proxy replay: %s \"%s\"; the sessions are:\n",
+                        ambiguous ? "more than one session starts with" : "no session", id);
                 list_session_ids(stderr, j);
         }
         return s;
@@ -1069,6 +1106,7 @@ struct resend_item {
         struct replay_request *now; /* summary of the new answer (same code as the journal's) */
         cJSON *client_request;      /* the original's client_request record */
         char *model_id;             /* the entry it goes to (a copy: the server frees its config) */
+        const struct replay_request *recorded; /* the server's records of it, when complete */
         int http_status;
         char *transport_error;
         struct timespec t0;
@@ -1092,7 +1130,33 @@ struct resend {
         struct sse_parser sse;
         struct buf body;
         int transport_failures;
+        /* The server's own records of the re-sent requests, read back as the inspector would:
+         * they carry the proxy's request ids (in direct mode the client sees the upstream's),
+         * its timings and its usage accounting. */
+        struct ring *ring;
+        struct replay_journal *live;
+        struct event *drain_timer;
 };
+
+static void resend_drain(struct resend *rs)
+{
+        struct record rec;
+
+        if (rs->ring == NULL)
+                return;
+        while (ring_pop(rs->ring, &rec)) {
+                replay_journal_add_record(rs->live, &rec);
+                if (rec.payload != NULL)
+                        record_payload_unref(rec.payload);
+        }
+}
+
+static void on_drain_tick(evutil_socket_t fd, short what, void *arg)
+{
+        (void)fd;
+        (void)what;
+        resend_drain(arg);
+}
 
 static long ms_since(const struct timespec *t0)
 {
@@ -1178,6 +1242,7 @@ static void on_resend_done(void *arg, struct upstream_transfer *t, const struct 
                 it->now->failed = true;
                 rs->transport_failures++;
         }
+        resend_drain(rs);
         resend_schedule_next(rs);
 }
 
@@ -1191,6 +1256,7 @@ static void on_server_drained(void *arg)
 {
         struct resend *rs = arg;
 
+        event_del(rs->drain_timer);
         event_base_loopexit(rs->base, NULL);
 }
 
@@ -1323,7 +1389,8 @@ static void print_resend_summary(FILE *f, const struct resend *rs)
         table_cell(&t, "differs");
         for (size_t i = 0; i < rs->n; i++) {
                 const struct resend_item *it = &rs->items[i];
-                const struct replay_request *o = it->orig, *n = it->now;
+                const struct replay_request *o = it->orig;
+                const struct replay_request *n = it->recorded != NULL ? it->recorded : it->now;
                 struct buf diff;
 
                 table_cell(&t, "%zu", i + 1);
@@ -1368,11 +1435,11 @@ static void print_resend_summary(FILE *f, const struct resend *rs)
                 in[0], out[0], d0, in[1], out[1], d1);
         for (size_t i = 0; i < rs->n; i++) {
                 const struct resend_item *it = &rs->items[i];
+                const struct replay_request *n = it->recorded != NULL ? it->recorded : it->now;
                 if (it->transport_error != NULL)
                         fprintf(f, "  #%zu new: no answer: %s\n", i + 1, it->transport_error);
-                else if (!it->skipped && it->now->failed && it->now->error != NULL)
-                        fprintf(f, "  #%zu new: %d %.200s\n", i + 1, it->http_status,
-                                it->now->error);
+                else if (!it->skipped && n->failed && n->error != NULL)
+                        fprintf(f, "  #%zu new: %d %.200s\n", i + 1, it->http_status, n->error);
         }
 }
 
@@ -1474,6 +1541,27 @@ static int resend_prepare(struct resend *rs, const struct replay_session *s,
         return 0;
 }
 
+/*
+ * Takes the server's own summary of each re-sent request (found by its replay_of) over the one
+ * made from the answer, when the server's records of it are complete.
+ */
+static void resend_adopt_records(struct resend *rs)
+{
+        for (size_t i = 0; i < rs->live->n_requests; i++) {
+                struct replay_request *r = rs->live->requests[i];
+                if (r->replay_of == NULL || !r->ended || strcmp(r->session, rs->session) != 0)
+                        continue;
+                for (size_t k = 0; k < rs->n; k++) {
+                        struct resend_item *it = &rs->items[k];
+                        if (it->recorded == NULL && !it->skipped &&
+                            strcmp(it->orig->id, r->replay_of) == 0) {
+                                it->recorded = r;
+                                break;
+                        }
+                }
+        }
+}
+
 static void resend_fini(struct resend *rs)
 {
         for (size_t i = 0; i < rs->n; i++) {
@@ -1483,6 +1571,8 @@ static void resend_fini(struct resend *rs)
                 free(rs->items[i].model_id);
         }
         free(rs->items);
+        replay_journal_free(rs->live);
+        ring_free(rs->ring);
         buf_fini(&rs->body);
         sse_parser_fini(&rs->sse);
 }
@@ -1526,6 +1616,7 @@ static int resend(const struct replay_cli *cli, const struct replay_session *s)
         char stamp[32];
         time_t now = time(NULL);
         struct tm tm;
+        const struct timeval drain_every = {0, 100000};
         int rc;
 
         memset(&rs, 0, sizeof rs);
@@ -1594,6 +1685,11 @@ static int resend(const struct replay_cli *cli, const struct replay_session *s)
                 trace_config(&rs.server->recorder, rs.server->config->cfg->path,
                              rs.server->config->cfg, NULL);
         }
+        rs.ring = ring_new(1 << 16);
+        rs.live = replay_journal_new();
+        recorder_add_sink(&rs.server->recorder, "replay", rs.ring);
+        rs.drain_timer = event_new(rs.base, -1, EV_PERSIST, on_drain_tick, &rs);
+        evtimer_add(rs.drain_timer, &drain_every);
         rs.client = upstream_new(rs.base);
         fprintf(stderr,
                 "replay: sending %zu request%s of session %s through the proxy on "
@@ -1605,7 +1701,10 @@ static int resend(const struct replay_cli *cli, const struct replay_session *s)
 
         upstream_free(rs.client);
         server_free(rs.server);
+        resend_drain(&rs);
+        resend_adopt_records(&rs);
         journal_free(journal); /* writes what is still queued */
+        event_free(rs.drain_timer);
         event_base_free(rs.base);
 
         printf("session %s re-sent as session %s%s%s%s%s\n\n", s->id, rs.session,

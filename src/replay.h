@@ -114,6 +114,13 @@ void replay_journal_free(struct replay_journal *j);
  */
 int replay_journal_add_line(struct replay_journal *j, const char *line, size_t n);
 
+struct record;
+/*
+ * Takes one record as the core thread made it (the inspector's ring, or replay --resend's own),
+ * as if its journal line had been read. Returns what replay_journal_add_line() returns.
+ */
+int replay_journal_add_record(struct replay_journal *j, const struct record *rec);
+
 /*
  * Reads a journal file. A last line that does not parse sets truncated (a crash cut it); bad
  * lines elsewhere are skipped and counted. -1 with *cause when the file cannot be read.
