@@ -334,6 +334,50 @@ static void test_incremental(void **state)
         free(text);
 }
 
+static void add(struct replay_journal *j, enum record_kind kind, uint64_t seq, const char *fields)
+{
+        struct record rec;
+
+        memset(&rec, 0, sizeof rec);
+        rec.seq = seq;
+        rec.kind = kind;
+        rec.wall.tv_sec = 1795500000;
+        rec.wall.tv_nsec = 250000000;
+        snprintf(rec.session, sizeof rec.session, "%s", "live-1");
+        snprintf(rec.request_id, sizeof rec.request_id, "%s", "req_live");
+        snprintf(rec.model, sizeof rec.model, "%s", "m-live");
+        rec.payload = record_payload_new(fields, strlen(fields));
+        assert_int_equal(replay_journal_add_record(j, &rec), 0);
+        record_payload_unref(rec.payload);
+}
+
+/* Records straight from a ring (the inspector, replay --resend) read as their lines would. */
+static void test_add_record(void **state)
+{
+        struct replay_journal *j = replay_journal_new();
+        const struct replay_request *r;
+
+        (void)state;
+        add(j, RECORD_CLIENT_REQUEST, 1,
+            "\"method\":\"POST\",\"path\":\"/v1/messages\",\"replay_of\":\"req_old\","
+            "\"body\":{\"model\":\"m-live\",\"stream\":true}");
+        add(j, RECORD_ROUTE, 2, "\"requested\":\"m-live\",\"model_id\":\"m1\",\"mode\":\"direct\"");
+        r = replay_journal_request(j, "req_live");
+        assert_non_null(r);
+        assert_false(r->ended);
+        assert_string_equal(r->model_id, "m1");
+        add(j, RECORD_END, 3, "\"status\":200,\"duration_ms\":5,\"stop_reason\":\"end_turn\"");
+        assert_true(r->ended);
+        assert_true(r->stream);
+        assert_int_equal(r->status, 200);
+        assert_string_equal(r->replay_of, "req_old");
+        assert_string_equal(r->session, "live-1");
+        assert_string_equal(r->time, "2026-11-24T06:00:00.250000Z");
+        assert_int_equal(r->n_records, 3);
+        assert_int_equal(r->records[2].seq, 3);
+        replay_journal_free(j);
+}
+
 static void test_bad_input(void **state)
 {
         struct replay_journal *j = replay_journal_new();
@@ -418,6 +462,7 @@ int main(void)
             cmocka_unit_test(test_sessions),
             cmocka_unit_test(test_ambiguous_prefix),
             cmocka_unit_test(test_incremental),
+            cmocka_unit_test(test_add_record),
             cmocka_unit_test(test_bad_input),
             cmocka_unit_test(test_listing),
         };
