@@ -881,6 +881,8 @@ static void list_row(struct table *t, const struct replay_request *r)
         buf_init(&note);
         if (r->replay_of != NULL)
                 buf_printf(&note, "replay of %s", r->replay_of);
+        if (r->attempts > 1)
+                buf_printf(&note, "%s%d attempts", note.len ? "; " : "", r->attempts);
         if (r->failed && r->error != NULL)
                 buf_printf(&note, "%s%.100s", note.len ? "; " : "", r->error);
         if (!r->ended)

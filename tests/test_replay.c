@@ -434,6 +434,7 @@ static void test_listing(void **state)
                                      "translate  200  stream  in 2095  out 503  cache 0/0  "
                                      "5.23s  tool_use  1 Write\n"));
         assert_non_null(strstr(text, "replay of " A1));
+        assert_non_null(strstr(text, "end_turn  -        2 attempts\n"));
         assert_non_null(strstr(text, "429"));
         assert_non_null(strstr(text, "upstream: upstream answered 429: slow down"));
         assert_non_null(strstr(text, "(no end record"));
