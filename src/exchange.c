@@ -558,10 +558,10 @@ static void relay_error(struct exchange *ex, struct upstream_transfer *t)
                 return;
         }
         /* The status stays the upstream's (direct mode relays it); only the body is made
-         * Anthropic-shaped, with the type the status calls for. */
+         * Anthropic-shaped, with the type that goes with that status. */
         errors_from_upstream(ex->status, buf_str(&ex->acc), ex->acc.len, 0, &m);
         scrub_key(&m.message, ex->key);
-        answer_error(ex, "upstream", ex->status, m.type, m.message);
+        answer_error(ex, "upstream", ex->status, errors_type_for_status(ex->status), m.message);
         free(m.message);
 }
 
