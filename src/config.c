@@ -27,6 +27,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <yaml.h>
 
@@ -1266,4 +1267,36 @@ const struct model_entry *config_route(const struct config *c, const char *model
         if (fallback != NULL)
                 *fallback = true;
         return &c->models[c->default_model];
+}
+
+static bool regular_file(const char *path)
+{
+        struct stat st;
+        return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+char *config_search(const char *given, char **cause)
+{
+        const char *env = getenv("CLAUDE_PROXY_CONFIG");
+        const char *xdg = getenv("XDG_CONFIG_HOME");
+        const char *home = getenv("HOME");
+        char *user;
+
+        if (given != NULL)
+                return xstrdup(given);
+        if (env != NULL && *env != '\0')
+                return xstrdup(env);
+        if (regular_file("models.yaml"))
+                return xstrdup("models.yaml");
+        if (xdg != NULL && *xdg != '\0')
+                user = xasprintf("%s/claude-proxy/models.yaml", xdg);
+        else
+                user = xasprintf("%s/.config/claude-proxy/models.yaml", home ? home : "");
+        if (regular_file(user))
+                return user;
+        *cause = xasprintf("no models.yaml found (looked for --config, $CLAUDE_PROXY_CONFIG, "
+                           "./models.yaml and %s); copy models.yaml.example there and edit it",
+                           user);
+        free(user);
+        return NULL;
 }

@@ -79,6 +79,12 @@ struct config {
         size_t n_warnings;
 };
 
+/*
+ * The file to load: given (--config), else $CLAUDE_PROXY_CONFIG, ./models.yaml, then
+ * $XDG_CONFIG_HOME/claude-proxy/models.yaml (~/.config/...). NULL with *cause when none exists.
+ */
+char *config_search(const char *given, char **cause);
+
 /* Loads and validates a file. On error returns -1 and *cause says where and what. */
 int config_load(const char *path, struct config **out, char **cause);
 /* The same over text in memory; name is used in messages. */

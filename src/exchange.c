@@ -15,6 +15,7 @@
 
 #include "alloc.h"
 #include "errors.h"
+#include "ids.h"
 #include "json.h"
 #include "log.h"
 #include "passthrough.h"
@@ -753,8 +754,9 @@ static int prepare_translate(struct exchange *ex)
         ex->reply.names = ex->names;
         ex->reply.input_estimate = tokens_estimate_request(ex->body);
         ex->reply.stop_sequences = json_get(ex->body, "stop_sequences");
-        ex->s->seed += 0x9E3779B97F4A7C15ULL;
-        ex->reply.seed = ex->s->seed;
+        /* A seed drawn from the server's generator, not its state: the message ids then share
+         * nothing with the request ids made from that state. */
+        ex->reply.seed = ids_next(&ex->s->seed);
         ex->reply.content_filter_end_turn = e->content_filter_end_turn;
         if (ex->upstream_stream)
                 ex->xs = xlate_stream_new(&ex->reply);

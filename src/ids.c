@@ -31,6 +31,11 @@ static uint64_t splitmix64(uint64_t *state)
         return z ^ (z >> 31);
 }
 
+uint64_t ids_next(uint64_t *state)
+{
+        return splitmix64(state);
+}
+
 uint64_t ids_seed(void)
 {
         uint64_t v = 0;

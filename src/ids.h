@@ -16,6 +16,8 @@ enum ids_style {
 
 /* A seed from the operating system's random source. */
 uint64_t ids_seed(void);
+/* The next value of the generator behind ids_random (a seed for another id state). */
+uint64_t ids_next(uint64_t *state);
 /* prefix + 24 base62 characters ("msg_…", "toolu_…", "req_…"); advances *state. */
 void ids_random(char *out, size_t outsz, const char *prefix, uint64_t *state);
 /* The id to send upstream for an id found in Anthropic history. */

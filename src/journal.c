@@ -196,38 +196,6 @@ static void write_out(struct journal *j)
         buf_clear(&j->out);
 }
 
-static void format(struct journal *j, const struct record *r)
-{
-        struct tm tm;
-        char stamp[40];
-
-        gmtime_r(&r->wall.tv_sec, &tm);
-        strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
-        buf_printf(&j->out,
-                   "{\"seq\":%llu,\"time\":\"%s.%06ldZ\",\"mono_ns\":%lld,\"pid\":%d,"
-                   "\"kind\":\"%s\"",
-                   (unsigned long long)r->seq, stamp, r->wall.tv_nsec / 1000,
-                   (long long)r->mono.tv_sec * 1000000000LL + r->mono.tv_nsec, j->pid,
-                   record_kind_name(r->kind));
-        if (r->session[0] != '\0') {
-                buf_puts(&j->out, ",\"session\":");
-                json_append_string(&j->out, r->session, strlen(r->session));
-        }
-        if (r->request_id[0] != '\0') {
-                buf_puts(&j->out, ",\"request\":");
-                json_append_string(&j->out, r->request_id, strlen(r->request_id));
-        }
-        if (r->model[0] != '\0') {
-                buf_puts(&j->out, ",\"model\":");
-                json_append_string(&j->out, r->model, strlen(r->model));
-        }
-        if (r->payload != NULL && r->payload->len > 0) {
-                buf_putc(&j->out, ',');
-                buf_append(&j->out, r->payload->data, r->payload->len);
-        }
-        buf_puts(&j->out, "}\n");
-}
-
 static long ms_between(const struct timespec *a, const struct timespec *b)
 {
         return (b->tv_sec - a->tv_sec) * 1000 + (b->tv_nsec - a->tv_nsec) / 1000000;
@@ -246,7 +214,8 @@ static void *writer(void *arg)
                         open_for(j, &r.wall);
                         if (j->out.len == 0)
                                 clock_gettime(CLOCK_MONOTONIC, &j->first_pending);
-                        format(j, &r);
+                        record_format(&r, j->pid, &j->out);
+                        buf_putc(&j->out, '\n');
                         record_payload_unref(r.payload);
                         got = true;
                         /* A day or size boundary inside the buffer: write what belongs to the

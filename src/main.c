@@ -23,9 +23,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define DEFAULT_HOST "127.0.0.1"
-#define DEFAULT_PORT 8082
-
 struct cli {
         const char *config;
         const char *host;
@@ -77,7 +74,7 @@ static void usage(FILE *f)
                 "\n"
                 "Environment: MAX_RETRIES (upstream retries before anything reached the\n"
                 "client, default 2), and the variables models.yaml names in api_key_name.\n",
-                DEFAULT_PORT, DEFAULT_HOST);
+                8082, "127.0.0.1");
 }
 
 /* "64M" -> 67108864; K, M and G are powers of 1024. */
@@ -197,39 +194,6 @@ static int parse_cli(int argc, char **argv, struct cli *c)
         return 0;
 }
 
-static int file_exists(const char *path)
-{
-        struct stat st;
-        return stat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
-
-/* The config file to load, in the documented order; NULL with *cause when there is none. */
-static char *find_config(const char *given, char **cause)
-{
-        const char *env = getenv("CLAUDE_PROXY_CONFIG");
-        const char *xdg = getenv("XDG_CONFIG_HOME");
-        const char *home = getenv("HOME");
-        char *user;
-
-        if (given != NULL)
-                return xstrdup(given);
-        if (env != NULL && *env != '\0')
-                return xstrdup(env);
-        if (file_exists("models.yaml"))
-                return xstrdup("models.yaml");
-        if (xdg != NULL && *xdg != '\0')
-                user = xasprintf("%s/claude-proxy/models.yaml", xdg);
-        else
-                user = xasprintf("%s/.config/claude-proxy/models.yaml", home ? home : "");
-        if (file_exists(user))
-                return user;
-        *cause = xasprintf("no models.yaml found (looked for --config, $CLAUDE_PROXY_CONFIG, "
-                           "./models.yaml and %s); copy models.yaml.example there and edit it",
-                           user);
-        free(user);
-        return NULL;
-}
-
 static void print_config(const struct config *cfg)
 {
         for (size_t i = 0; i < cfg->n_warnings; i++)
@@ -337,19 +301,11 @@ static int start_journal(struct app *a, const struct cli *c)
 
 static void settings_from(const struct cli *c, const struct config *cfg, struct server_settings *s)
 {
-        const char *env = getenv("MAX_RETRIES");
-
-        memset(s, 0, sizeof *s);
-        s->host = c->host ? c->host : cfg->host ? cfg->host : DEFAULT_HOST;
-        s->port = c->port >= 0 ? c->port : cfg->port > 0 ? cfg->port : DEFAULT_PORT;
-        s->connect_timeout_ms = cfg->connect_timeout_ms > 0 ? cfg->connect_timeout_ms : 10000;
-        s->read_timeout_ms = cfg->read_timeout_ms > 0 ? cfg->read_timeout_ms : 600000;
-        s->max_retries = cfg->max_retries >= 0 ? cfg->max_retries : 2;
-        if (env != NULL && *env != '\0')
-                s->max_retries = atoi(env);
-        s->retry_max_wait_ms = 10000;
-        s->ping_interval_ms = 10000;
-        s->shutdown_grace_ms = 5000;
+        server_settings_defaults(s, cfg);
+        if (c->host != NULL)
+                s->host = c->host;
+        if (c->port >= 0)
+                s->port = c->port;
         s->debug = c->debug;
 }
 
@@ -378,7 +334,7 @@ int main(int argc, char **argv)
         if (cli.debug)
                 log_set_level(LOG_DEBUG);
 
-        app.config_path = find_config(cli.config, &cause);
+        app.config_path = config_search(cli.config, &cause);
         if (app.config_path == NULL || config_load(app.config_path, &cfg, &cause) != 0) {
                 fprintf(stderr, "claude-proxy: %s\n", cause);
                 free(cause);

@@ -4,11 +4,14 @@
 #include "record.h"
 
 #include "alloc.h"
+#include "buf.h"
+#include "json.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* ThreadSanitizer does not model atomic_thread_fence (GCC even warns about it under -Werror), so
  * under TSan the last unref synchronises through an acquire load instead: same guarantee, one
@@ -98,4 +101,36 @@ void record_payload_unref(struct record_payload *p)
         atomic_thread_fence(memory_order_acquire);
 #endif
         free(p);
+}
+
+void record_format(const struct record *r, int pid, struct buf *out)
+{
+        struct tm tm;
+        char stamp[40];
+
+        gmtime_r(&r->wall.tv_sec, &tm);
+        strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+        buf_printf(out,
+                   "{\"seq\":%llu,\"time\":\"%s.%06ldZ\",\"mono_ns\":%lld,\"pid\":%d,"
+                   "\"kind\":\"%s\"",
+                   (unsigned long long)r->seq, stamp, r->wall.tv_nsec / 1000,
+                   (long long)r->mono.tv_sec * 1000000000LL + r->mono.tv_nsec, pid,
+                   record_kind_name(r->kind));
+        if (r->session[0] != '\0') {
+                buf_puts(out, ",\"session\":");
+                json_append_string(out, r->session, strlen(r->session));
+        }
+        if (r->request_id[0] != '\0') {
+                buf_puts(out, ",\"request\":");
+                json_append_string(out, r->request_id, strlen(r->request_id));
+        }
+        if (r->model[0] != '\0') {
+                buf_puts(out, ",\"model\":");
+                json_append_string(out, r->model, strlen(r->model));
+        }
+        if (r->payload != NULL && r->payload->len > 0) {
+                buf_putc(out, ',');
+                buf_append(out, r->payload->data, r->payload->len);
+        }
+        buf_putc(out, '}');
 }

@@ -52,6 +52,11 @@ struct record {
         struct record_payload *payload; /* may be NULL */
 };
 
+struct buf;
+
+/* Appends the record as one JSON object, exactly as the journal writes it (no newline). */
+void record_format(const struct record *r, int pid, struct buf *out);
+
 /* The kind's name in the journal ("client_request", …). */
 const char *record_kind_name(enum record_kind kind);
 /* The kind for a name; -1 when unknown. */

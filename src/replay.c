@@ -602,34 +602,11 @@ int replay_journal_add_line(struct replay_journal *j, const char *line, size_t n
 int replay_journal_add_record(struct replay_journal *j, const struct record *r)
 {
         struct buf line;
-        struct tm tm;
-        char stamp[40];
         int rc;
 
-        /* The journal's own layout (docs/journal-format.md), so both paths read the same. */
+        /* The journal's own line (docs/journal-format.md), so both paths read the same. */
         buf_init(&line);
-        gmtime_r(&r->wall.tv_sec, &tm);
-        strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
-        buf_printf(&line, "{\"seq\":%llu,\"time\":\"%s.%06ldZ\",\"kind\":\"%s\"",
-                   (unsigned long long)r->seq, stamp, r->wall.tv_nsec / 1000,
-                   record_kind_name(r->kind));
-        if (r->session[0] != '\0') {
-                buf_puts(&line, ",\"session\":");
-                json_append_string(&line, r->session, strlen(r->session));
-        }
-        if (r->request_id[0] != '\0') {
-                buf_puts(&line, ",\"request\":");
-                json_append_string(&line, r->request_id, strlen(r->request_id));
-        }
-        if (r->model[0] != '\0') {
-                buf_puts(&line, ",\"model\":");
-                json_append_string(&line, r->model, strlen(r->model));
-        }
-        if (r->payload != NULL && r->payload->len > 0) {
-                buf_putc(&line, ',');
-                buf_append(&line, r->payload->data, r->payload->len);
-        }
-        buf_putc(&line, '}');
+        record_format(r, 0, &line);
         rc = replay_journal_add_line(j, line.data, line.len);
         buf_fini(&line);
         return rc;
@@ -1067,39 +1044,6 @@ static struct replay_session *pick_session(const struct replay_journal *j, const
                 list_session_ids(stderr, j);
         }
         return s;
-}
-
-static bool file_exists(const char *path)
-{
-        struct stat st;
-        return stat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
-
-/* main.c's configuration search, the same order (see the proposal in docs/replay.md). */
-static char *find_config(const char *given, char **cause)
-{
-        const char *env = getenv("CLAUDE_PROXY_CONFIG");
-        const char *xdg = getenv("XDG_CONFIG_HOME");
-        const char *home = getenv("HOME");
-        char *user;
-
-        if (given != NULL)
-                return xstrdup(given);
-        if (env != NULL && *env != '\0')
-                return xstrdup(env);
-        if (file_exists("models.yaml"))
-                return xstrdup("models.yaml");
-        if (xdg != NULL && *xdg != '\0')
-                user = xasprintf("%s/claude-proxy/models.yaml", xdg);
-        else
-                user = xasprintf("%s/.config/claude-proxy/models.yaml", home ? home : "");
-        if (file_exists(user))
-                return user;
-        *cause = xasprintf("no models.yaml found (looked for --config, $CLAUDE_PROXY_CONFIG, "
-                           "./models.yaml and %s); --resend needs one",
-                           user);
-        free(user);
-        return NULL;
 }
 
 /* One request to send again and what came of it. */
@@ -1591,23 +1535,6 @@ static char *dir_of(const char *file)
         return xstrndup(file, (size_t)(slash - file));
 }
 
-static void settings_for(const struct config *cfg, struct server_settings *s)
-{
-        const char *env = getenv("MAX_RETRIES");
-
-        memset(s, 0, sizeof *s);
-        s->host = "127.0.0.1";
-        s->port = 0;
-        s->connect_timeout_ms = cfg->connect_timeout_ms > 0 ? cfg->connect_timeout_ms : 10000;
-        s->read_timeout_ms = cfg->read_timeout_ms > 0 ? cfg->read_timeout_ms : 600000;
-        s->max_retries = cfg->max_retries >= 0 ? cfg->max_retries : 2;
-        if (env != NULL && *env != '\0')
-                s->max_retries = atoi(env);
-        s->retry_max_wait_ms = 10000;
-        s->ping_interval_ms = 10000;
-        s->shutdown_grace_ms = 5000;
-}
-
 static int resend(const struct replay_cli *cli, const struct replay_session *s)
 {
         struct resend rs;
@@ -1624,7 +1551,7 @@ static int resend(const struct replay_cli *cli, const struct replay_session *s)
         memset(&rs, 0, sizeof rs);
         buf_init(&rs.body);
         sse_parser_init(&rs.sse, note_sse_event, NULL);
-        config_path = find_config(cli->config, &cause);
+        config_path = config_search(cli->config, &cause);
         if (config_path == NULL || config_load(config_path, &cfg, &cause) != 0) {
                 fprintf(stderr, "claude-proxy replay: %s\n", cause);
                 free(cause);
@@ -1670,7 +1597,9 @@ static int resend(const struct replay_cli *cli, const struct replay_session *s)
                         return 1;
                 }
         }
-        settings_for(cfg, &settings);
+        server_settings_defaults(&settings, cfg);
+        settings.host = "127.0.0.1";
+        settings.port = 0;
         rs.server = server_new(rs.base, cfg, &settings, &cause); /* takes cfg */
         if (rs.server == NULL) {
                 fprintf(stderr, "claude-proxy replay: cannot start the proxy: %s\n", cause);

@@ -295,6 +295,15 @@ static const struct model_entry *route(struct call *c, const struct config *cfg,
         const struct model_entry *e = config_route(cfg, model, &fallback);
         struct buf msg;
 
+        /* A switch made in the inspector wins over models.yaml while it lasts. */
+        if (c->s->switch_to != NULL &&
+            (c->s->switch_scope == NULL || strcmp(c->s->switch_scope, model) == 0)) {
+                const struct model_entry *chosen = config_find(cfg, c->s->switch_to);
+                if (chosen != NULL) {
+                        e = chosen;
+                        fallback = false;
+                }
+        }
         if (e != NULL) {
                 if (fallback && c->s->settings.debug)
                         log_info("%s: model \"%s\" is not configured; using the default \"%s\"",
@@ -482,6 +491,23 @@ static void on_request(struct evhttp_request *req, void *arg)
         free(path);
 }
 
+void server_settings_defaults(struct server_settings *s, const struct config *cfg)
+{
+        const char *env = getenv("MAX_RETRIES");
+
+        memset(s, 0, sizeof *s);
+        s->host = cfg->host != NULL ? cfg->host : "127.0.0.1";
+        s->port = cfg->port > 0 ? cfg->port : 8082;
+        s->connect_timeout_ms = cfg->connect_timeout_ms > 0 ? cfg->connect_timeout_ms : 10000;
+        s->read_timeout_ms = cfg->read_timeout_ms > 0 ? cfg->read_timeout_ms : 600000;
+        s->max_retries = cfg->max_retries >= 0 ? cfg->max_retries : 2;
+        if (env != NULL && *env != '\0')
+                s->max_retries = atoi(env);
+        s->retry_max_wait_ms = 10000;
+        s->ping_interval_ms = 10000;
+        s->shutdown_grace_ms = 5000;
+}
+
 struct server *server_new(struct event_base *base, struct config *cfg,
                           const struct server_settings *settings, char **cause)
 {
@@ -529,6 +555,40 @@ struct server *server_new(struct event_base *base, struct config *cfg,
         return s;
 }
 
+int server_switch_model(struct server *s, const char *model_id, const char *scope, char **cause)
+{
+        struct buf b;
+
+        if (model_id != NULL && config_find(s->config->cfg, model_id) == NULL) {
+                *cause = xasprintf("model \"%s\" is not configured", model_id);
+                return -1;
+        }
+        buf_init(&b);
+        buf_puts(&b, "\"from\":");
+        if (s->switch_to != NULL)
+                json_append_string(&b, s->switch_to, strlen(s->switch_to));
+        else
+                buf_puts(&b, "null");
+        buf_puts(&b, ",\"to\":");
+        if (model_id != NULL)
+                json_append_string(&b, model_id, strlen(model_id));
+        else
+                buf_puts(&b, "null");
+        buf_puts(&b, ",\"scope\":");
+        json_append_string(&b, scope != NULL ? scope : "all",
+                           strlen(scope != NULL ? scope : "all"));
+        free(s->switch_to);
+        free(s->switch_scope);
+        s->switch_to = model_id != NULL ? xstrdup(model_id) : NULL;
+        s->switch_scope = model_id != NULL && scope != NULL ? xstrdup(scope) : NULL;
+        recorder_emit(&s->recorder, RECORD_MODEL_SWITCH, NULL, NULL, NULL, &b);
+        log_info("routing: %s%s%s", model_id != NULL ? model_id : "back to models.yaml",
+                 s->switch_scope != NULL ? " for requests asking for " : "",
+                 s->switch_scope != NULL ? s->switch_scope : "");
+        buf_fini(&b);
+        return 0;
+}
+
 void server_set_journal_dir(struct server *s, const char *dir)
 {
         free(s->journal_dir);
@@ -546,5 +606,7 @@ void server_free(struct server *s)
         usage_totals_free(s->totals);
         usage_totals_free(s->session_totals);
         free(s->journal_dir);
+        free(s->switch_to);
+        free(s->switch_scope);
         free(s);
 }

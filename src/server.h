@@ -29,6 +29,10 @@ struct server_settings {
         int debug;               /* 1: a log line per request; 2: and the bodies */
 };
 
+/* Settings from the configuration's server part and the defaults; host and port are left to
+ * the caller (the command line wins over the file). MAX_RETRIES in the environment wins. */
+void server_settings_defaults(struct server_settings *s, const struct config *cfg);
+
 /* A configuration shared by the requests that started under it. */
 struct server_config {
         struct config *cfg;
@@ -52,6 +56,8 @@ struct server {
         void (*drained)(void *arg);
         void *drained_arg;
         char *journal_dir;
+        char *switch_to;    /* model_id chosen in the inspector, NULL: models.yaml routing */
+        char *switch_scope; /* only requests for this model name, NULL: every request */
 };
 
 /* Binds and starts serving; takes ownership of cfg. NULL with *cause when it cannot bind. */
@@ -67,6 +73,13 @@ struct server_config *server_config_ref(struct server *s);
 void server_config_unref(struct server_config *c);
 /* One fewer request in flight (an exchange ended). */
 void server_request_done(struct server *s);
+
+/*
+ * Routes new requests to model_id (NULL: back to models.yaml routing), for every request
+ * (scope NULL) or only those asking for the model named scope. Confirmed with a model_switch
+ * record; -1 with *cause when model_id is not configured.
+ */
+int server_switch_model(struct server *s, const char *model_id, const char *scope, char **cause);
 
 /* The journal's directory, for /v1/stats (NULL: no journal). */
 void server_set_journal_dir(struct server *s, const char *dir);

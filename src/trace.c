@@ -390,6 +390,28 @@ void trace_config(struct recorder *rec, const char *path, const struct config *c
                                            strlen(cfg->models[i].model_id));
                 }
                 buf_putc(&b, ']');
+                /* What the inspector's model picker and cost column need. */
+                buf_puts(&b, ",\"entries\":[");
+                for (size_t i = 0; i < cfg->n_models; i++) {
+                        const struct model_entry *e = &cfg->models[i];
+                        struct buf one;
+                        buf_init(&one);
+                        put_str(&one, "model_id", e->model_id);
+                        put_str(&one, "model_name", e->model_name);
+                        put_str(&one, "mode", e->direct ? "direct" : "translate");
+                        put_str(&one, "api_base", e->api_base);
+                        put_long(&one, "max_tokens", e->max_tokens);
+                        put_long(&one, "max_input_tokens", e->max_input_tokens);
+                        put_bool(&one, "default", (int)i == cfg->default_model);
+                        buf_printf(&one,
+                                   ",\"price\":{\"input\":%g,\"output\":%g,\"cache_read\":%g,"
+                                   "\"cache_write\":%g}",
+                                   e->price_input, e->price_output, e->price_cache_read,
+                                   e->price_cache_write);
+                        buf_printf(&b, "%s{%s}", i ? "," : "", one.data);
+                        buf_fini(&one);
+                }
+                buf_putc(&b, ']');
         }
         if (error != NULL)
                 put_str(&b, "error", error);
