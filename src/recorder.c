@@ -78,7 +78,7 @@ void recorder_emit(struct recorder *r, enum record_kind kind, const char *sessio
                 if (!ring_push(s->ring, &rec)) {
                         if (rec.payload != NULL)
                                 record_payload_unref(rec.payload);
-                        s->dropped++;
+                        atomic_fetch_add_explicit(&s->dropped, 1, memory_order_relaxed);
                         s->unreported++;
                 }
         }
@@ -90,6 +90,6 @@ uint64_t recorder_dropped(const struct recorder *r, const char *name)
 {
         for (size_t i = 0; i < r->n_sinks; i++)
                 if (strcmp(r->sinks[i].name, name) == 0)
-                        return r->sinks[i].dropped;
+                        return atomic_load_explicit(&r->sinks[i].dropped, memory_order_relaxed);
         return 0;
 }

@@ -11,15 +11,16 @@
 #include "record.h"
 #include "ring.h"
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 #define RECORDER_MAX_SINKS 4
 
 struct recorder_sink {
-        const char *name;    /* "journal", "ui" */
-        struct ring *ring;   /* not owned */
-        uint64_t dropped;    /* in all */
-        uint64_t unreported; /* dropped since the last `dropped` record got through */
+        const char *name;         /* "journal", "ui" */
+        struct ring *ring;        /* not owned */
+        _Atomic uint64_t dropped; /* in all; read from other threads (the inspector) */
+        uint64_t unreported;      /* dropped since the last `dropped` record got through */
 };
 
 struct recorder {

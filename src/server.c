@@ -416,9 +416,9 @@ static void handle_stats(struct server *s, struct evhttp_request *req, const cha
         usage_totals_json(s->session_totals, "sessions", &out);
         buf_puts(&out, ",\"records\":{");
         for (size_t i = 0; i < s->recorder.n_sinks; i++)
-                buf_printf(&out, "%s\"%s\":{\"dropped\":%llu}", i ? "," : "",
-                           s->recorder.sinks[i].name,
-                           (unsigned long long)s->recorder.sinks[i].dropped);
+                buf_printf(
+                    &out, "%s\"%s\":{\"dropped\":%llu}", i ? "," : "", s->recorder.sinks[i].name,
+                    (unsigned long long)recorder_dropped(&s->recorder, s->recorder.sinks[i].name));
         buf_puts(&out, "},\"journal\":");
         if (s->journal_dir != NULL)
                 json_append_string(&out, s->journal_dir, strlen(s->journal_dir));

@@ -10,6 +10,7 @@
 
 #include "ring.h"
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 struct ui_options {
@@ -28,6 +29,9 @@ struct ui_options {
         /* Records the core could not queue for the UI so far (safe from the UI thread). */
         uint64_t (*dropped)(void *arg);
         void *arg;
+        /* Set (and the records ring woken) when the core has stopped, e.g. on SIGTERM: the UI
+         * then exits as if the user had quit. NULL in replay mode. */
+        const atomic_int *core_stopped;
 };
 
 /* Runs the inspector until the user quits; restores the terminal on every way out. 0 on a
