@@ -1,0 +1,435 @@
+/*
+ * ui_detail: one request in tabs. Each tab is built into a ui_json_doc (pretty JSON with
+ * folding, or plain lines) from the request's records, and rebuilt when more records of that
+ * request arrive, so a stream grows live; only the lines on screen are drawn.
+ *
+ * The client response tab of a stream starts with what the events add up to: the text and each
+ * tool's input reassembled from the deltas, then the raw events. The diff tab shows the client
+ * request and the upstream request side by side (raw against translated).
+ */
+#include "ui_screen.h"
+
+#include "alloc.h"
+#include "buf.h"
+#include "json.h"
+#include "record.h"
+#include "ui_text.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const tab_names[UI_TAB_COUNT] = {"client request",
+                                                    "upstream request",
+                                                    "upstream response",
+                                                    "client response",
+                                                    "headers",
+                                                    "timing & usage",
+                                                    "diff"};
+
+const char *ui_detail_tab_name(enum ui_tab t)
+{
+        return t < UI_TAB_COUNT ? tab_names[t] : "?";
+}
+
+/* The last record of that kind, parsed (caller deletes), or NULL. */
+static cJSON *last_of(const struct replay_request *r, int kind)
+{
+        size_t i;
+
+        for (i = r->n_records; i-- > 0;) {
+                if (r->records[i].kind == kind)
+                        return replay_record_parse(&r->records[i]);
+        }
+        return NULL;
+}
+
+/* Concatenates the `data` members of every record of that kind. */
+static void gather(const struct replay_request *r, int kind, struct buf *out)
+{
+        size_t i;
+
+        for (i = 0; i < r->n_records; i++) {
+                cJSON *o;
+                const char *d;
+
+                if (r->records[i].kind != kind)
+                        continue;
+                o = replay_record_parse(&r->records[i]);
+                d = json_get_str(o, "data");
+                if (d)
+                        buf_puts(out, d);
+                cJSON_Delete(o);
+        }
+}
+
+/* Text and tool inputs reassembled from Anthropic SSE frames. */
+static void reassemble(const char *sse, struct buf *out)
+{
+        const char *p = sse;
+        struct buf blocks[64];
+        char *names[64] = {0};
+        int n = 0, i;
+
+        while ((p = strstr(p, "data: ")) != NULL) {
+                const char *end = strchr(p, '\n');
+                size_t len = end ? (size_t)(end - p - 6) : strlen(p + 6);
+                cJSON *ev = json_parse(p + 6, len, NULL);
+                const char *type = json_get_str(ev, "type");
+                double idx = -1;
+
+                p = end ? end + 1 : p + 6 + len;
+                if (!ev)
+                        continue;
+                json_get_num(ev, "index", &idx);
+                if (type && !strcmp(type, "content_block_start") && idx >= 0 && idx < 64) {
+                        const cJSON *cb = json_get(ev, "content_block");
+                        const char *bt = json_get_str(cb, "type");
+                        const char *name = json_get_str(cb, "name");
+                        while (n <= (int)idx)
+                                buf_init(&blocks[n++]);
+                        free(names[(int)idx]);
+                        names[(int)idx] = xasprintf("%s%s%s", bt ? bt : "block", name ? " " : "",
+                                                    name ? name : "");
+                } else if (type && !strcmp(type, "content_block_delta") && idx >= 0 && idx < 64) {
+                        const cJSON *d = json_get(ev, "delta");
+                        const char *s = json_get_str(d, "text");
+                        while (n <= (int)idx)
+                                buf_init(&blocks[n++]);
+                        if (!s)
+                                s = json_get_str(d, "partial_json");
+                        if (!s)
+                                s = json_get_str(d, "thinking");
+                        if (s)
+                                buf_puts(&blocks[(int)idx], s);
+                }
+                cJSON_Delete(ev);
+        }
+        for (i = 0; i < n; i++) {
+                buf_printf(out, "\xe2\x94\x80\xe2\x94\x80 [%d] %s\n", i,
+                           names[i] ? names[i] : "block");
+                buf_append(out, blocks[i].data ? blocks[i].data : "", blocks[i].len);
+                buf_putc(out, '\n');
+                buf_fini(&blocks[i]);
+                free(names[i]);
+        }
+}
+
+static void add_json_or_text(struct buf *out, const cJSON *o, const char *key)
+{
+        const cJSON *v = json_get(o, key);
+        char *s;
+
+        if (!v)
+                return;
+        s = cJSON_Print(v);
+        if (s) {
+                buf_puts(out, s);
+                buf_putc(out, '\n');
+                cJSON_free(s);
+        }
+}
+
+/* Puts o's `body` (or body_text) in d as JSON; a note when absent. */
+static void build_body(struct ui_json_doc *d, cJSON *o, const char *none)
+{
+        const cJSON *body = json_get(o, "body");
+        const char *text = json_get_str(o, "body_text");
+
+        if (body)
+                ui_json_build(d, body);
+        else if (text)
+                ui_json_build_text(d, text, strlen(text));
+        else
+                ui_json_build_text(d, none, strlen(none));
+}
+
+static void build_side_by_side(const struct replay_request *r, struct ui_json_doc *d)
+{
+        cJSON *a = last_of(r, RECORD_CLIENT_REQUEST), *b = last_of(r, RECORD_UPSTREAM_REQUEST);
+        struct ui_json_doc da, db;
+        struct buf out;
+        size_t i, n;
+
+        ui_json_build(&da, json_get(a, "body"));
+        ui_json_build(&db, json_get(b, "body"));
+        ui_json_fold_all(&da, false);
+        ui_json_fold_all(&db, false);
+        buf_init(&out);
+        buf_puts(&out, "client request (raw)\t\xe2\x94\x82\tupstream request (translated)\n");
+        n = da.n_visible > db.n_visible ? da.n_visible : db.n_visible;
+        for (i = 0; i < n; i++) {
+                char la[1024], lb[1024];
+                ui_json_render(&da, i, la, sizeof(la));
+                ui_json_render(&db, i, lb, sizeof(lb));
+                buf_printf(&out, "%s\t\xe2\x94\x82\t%s\n", la, lb);
+        }
+        ui_json_build_text(d, out.data ? out.data : "", out.len);
+        buf_fini(&out);
+        ui_json_free(&da);
+        ui_json_free(&db);
+        cJSON_Delete(a);
+        cJSON_Delete(b);
+}
+
+void ui_detail_build(const struct replay_request *r, enum ui_tab tab, struct ui_json_doc *d)
+{
+        struct buf out;
+        cJSON *o = NULL;
+
+        buf_init(&out);
+        switch (tab) {
+        case UI_TAB_CLIENT_REQ:
+                o = last_of(r, RECORD_CLIENT_REQUEST);
+                build_body(d, o, "(no client request recorded)");
+                break;
+        case UI_TAB_UPSTREAM_REQ:
+                o = last_of(r, RECORD_UPSTREAM_REQUEST);
+                build_body(d, o, "(nothing was sent upstream)");
+                break;
+        case UI_TAB_UPSTREAM_RESP: {
+                cJSON *body;
+                o = last_of(r, RECORD_UPSTREAM_RESPONSE);
+                gather(r, RECORD_UPSTREAM_CHUNK, &out);
+                body = out.len ? json_parse(out.data, out.len, NULL) : NULL;
+                if (body) {
+                        ui_json_build(d, body);
+                        cJSON_Delete(body);
+                } else if (out.len) {
+                        ui_json_build_text(d, out.data, out.len);
+                } else {
+                        const char *none = o ? "(no body yet)" : "(no upstream response)";
+                        ui_json_build_text(d, none, strlen(none));
+                }
+                break;
+        }
+        case UI_TAB_CLIENT_RESP: {
+                struct buf ev;
+                buf_init(&ev);
+                gather(r, RECORD_CLIENT_EVENT, &ev);
+                if (ev.len) {
+                        buf_puts(&out, "reassembled from the events:\n");
+                        reassemble(ev.data, &out);
+                        buf_puts(&out, "\nevents as sent:\n");
+                        buf_append(&out, ev.data, ev.len);
+                        ui_json_build_text(d, out.data, out.len);
+                } else {
+                        o = last_of(r, RECORD_CLIENT_RESPONSE);
+                        build_body(d, o, "(no answer yet)");
+                }
+                buf_fini(&ev);
+                break;
+        }
+        case UI_TAB_HEADERS: {
+                cJSON *up = last_of(r, RECORD_UPSTREAM_RESPONSE);
+                o = last_of(r, RECORD_CLIENT_REQUEST);
+                buf_puts(&out, "client request headers (keys redacted):\n");
+                add_json_or_text(&out, o, "headers");
+                if (up) {
+                        double st = 0;
+                        json_get_num(up, "status", &st);
+                        buf_printf(&out, "\nupstream response %d headers:\n", (int)st);
+                        add_json_or_text(&out, up, "headers");
+                }
+                cJSON_Delete(up);
+                ui_json_build_text(d, out.data ? out.data : "", out.len);
+                break;
+        }
+        case UI_TAB_TIMING: {
+                cJSON *u = last_of(r, RECORD_USAGE), *e = last_of(r, RECORD_END);
+                buf_printf(&out, "request   %s\nsession   %s\nstarted   %s\n", r->id,
+                           r->session[0] ? r->session : "-", r->time);
+                buf_printf(&out, "model     %s -> %s (%s)\n", r->model ? r->model : "?",
+                           r->model_id ? r->model_id : "?", r->mode ? r->mode : "?");
+                buf_printf(&out, "status    %d%s\n", r->status, r->ended ? "" : " (not over)");
+                buf_printf(&out, "ttft      %ld ms\nduration  %ld ms\nattempts  %d\n", r->ttft_ms,
+                           r->duration_ms, r->attempts);
+                buf_printf(&out, "stop      %s\ntool calls %d\n",
+                           r->stop_reason ? r->stop_reason : "-", r->tool_calls);
+                if (r->has_usage)
+                        buf_printf(&out,
+                                   "tokens    in %ld  out %ld  cache read %ld  cache write %ld\n",
+                                   r->input_tokens, r->output_tokens, r->cache_read_tokens,
+                                   r->cache_creation_tokens);
+                if (r->replay_of)
+                        buf_printf(&out, "re-send of %s\n", r->replay_of);
+                if (r->error)
+                        buf_printf(&out, "error     %s\n", r->error);
+                buf_printf(&out, "records   %zu\n", r->n_records);
+                if (u) {
+                        buf_puts(&out, "\nusage record:\n");
+                        add_json_or_text(&out, u, "input_tokens");
+                }
+                cJSON_Delete(u);
+                cJSON_Delete(e);
+                ui_json_build_text(d, out.data, out.len);
+                break;
+        }
+        case UI_TAB_DIFF:
+        default:
+                build_side_by_side(r, d);
+                break;
+        }
+        cJSON_Delete(o);
+        buf_fini(&out);
+}
+
+void ui_detail_open(struct ui *u, const char *request_id)
+{
+        free(u->detail_id);
+        u->detail_id = xstrdup(request_id);
+        u->view = UI_VIEW_DETAIL;
+        u->doc_valid = false;
+        u->dtop = 0;
+}
+
+void ui_detail_close(struct ui *u)
+{
+        free(u->detail_id);
+        u->detail_id = NULL;
+        u->view = UI_VIEW_LIST;
+        if (u->doc_valid)
+                ui_json_free(&u->doc);
+        u->doc_valid = false;
+}
+
+static const struct replay_request *current(struct ui *u)
+{
+        const struct replay_request *r =
+            u->detail_id ? replay_journal_request(u->m->j, u->detail_id) : NULL;
+
+        if (!r)
+                return NULL;
+        if (!u->doc_valid || u->doc_tab != u->tab || u->doc_records != r->n_records) {
+                bool same = u->doc_valid && u->doc_tab == u->tab;
+                if (u->doc_valid)
+                        ui_json_free(&u->doc);
+                ui_detail_build(r, u->tab, &u->doc);
+                u->doc_valid = true;
+                u->doc_tab = u->tab;
+                u->doc_records = r->n_records;
+                if (!same)
+                        u->dtop = 0;
+        }
+        return r;
+}
+
+static void draw_line(struct ui *u, int y, size_t v)
+{
+        const struct ui_json_line *l = &u->doc.lines[u->doc.visible[v]];
+        static const int pair[] = {0, UI_C_KEY, UI_C_STRING, UI_C_NUMBER, UI_C_LITERAL, 0};
+        int x = l->depth * 2, cols = u->cols;
+        const char *t = l->text;
+        size_t n = strlen(t);
+
+        if (x >= cols)
+                return;
+        if (l->key_len) {
+                ui_attr(u, UI_C_KEY, 0, true);
+                x += ui_put(y, x, t, l->key_len, cols - x);
+                ui_attr(u, UI_C_KEY, 0, false);
+                t += l->key_len;
+                n -= l->key_len;
+        }
+        if (l->tok == UI_JSON_PLAIN && strchr(t, '\t')) {
+                /* A side-by-side line: left \t│\t right, each half its own column. */
+                const char *sep = strchr(t, '\t');
+                const char *right = strchr(sep + 1, '\t');
+                int half = (cols - 3) / 2;
+                ui_put(y, 0, t, (size_t)(sep - t), half);
+                ui_put(y, half + 1, "\xe2\x94\x82", 3, 1);
+                if (right)
+                        ui_put(y, half + 3, right + 1, strlen(right + 1), cols - half - 3);
+                return;
+        }
+        ui_attr(u, pair[l->tok], 0, true);
+        x += ui_put(y, x, t, n, cols - x);
+        ui_attr(u, pair[l->tok], 0, false);
+        if (l->opens && l->folded) {
+                char more[64];
+                snprintf(more, sizeof(more), " \xe2\x80\xa6 %zu %s %s", l->items,
+                         l->items == 1 ? "item" : "items", u->doc.lines[l->close].text);
+                ui_attr(u, 0, A_DIM, true);
+                ui_put(y, x, more, strlen(more), cols - x);
+                ui_attr(u, 0, A_DIM, false);
+        }
+}
+
+void ui_detail_draw(struct ui *u, int y, int h)
+{
+        const struct replay_request *r = current(u);
+        int x = 0, i, body = h - 1;
+        long max;
+
+        mvhline(y, 0, ' ', u->cols);
+        for (i = 0; i < UI_TAB_COUNT && x < u->cols; i++) {
+                char label[64];
+                snprintf(label, sizeof(label), " %s ", tab_names[i]);
+                ui_attr(u, i == (int)u->tab ? UI_C_BAR : 0, i == (int)u->tab ? A_BOLD : A_DIM,
+                        true);
+                x += ui_put(y, x, label, strlen(label), u->cols - x);
+                ui_attr(u, i == (int)u->tab ? UI_C_BAR : 0, i == (int)u->tab ? A_BOLD : A_DIM,
+                        false);
+                if (x < u->cols)
+                        x += ui_put(y, x, "\xe2\x94\x82", 3, 1);
+        }
+        if (!r) {
+                ui_put(y + 2, 2, "this request is not in the journal shown", 40, u->cols - 2);
+                return;
+        }
+        max = (long)u->doc.n_visible - body;
+        if (u->dtop > max)
+                u->dtop = max;
+        if (u->dtop < 0)
+                u->dtop = 0;
+        for (i = 0; i < body && (size_t)(u->dtop + i) < u->doc.n_visible; i++)
+                draw_line(u, y + 1 + i, (size_t)(u->dtop + i));
+}
+
+int ui_detail_key(struct ui *u, enum ui_action a, int h)
+{
+        switch (a) {
+        case UI_ACT_BACK:
+                ui_detail_close(u);
+                return UI_REDRAW;
+        case UI_ACT_NEXT_TAB:
+                u->tab = (u->tab + 1) % UI_TAB_COUNT;
+                return UI_REDRAW;
+        case UI_ACT_PREV_TAB:
+                u->tab = (u->tab + UI_TAB_COUNT - 1) % UI_TAB_COUNT;
+                return UI_REDRAW;
+        case UI_ACT_UP:
+                u->dtop--;
+                break;
+        case UI_ACT_DOWN:
+                u->dtop++;
+                break;
+        case UI_ACT_PAGE_UP:
+                u->dtop -= h;
+                break;
+        case UI_ACT_PAGE_DOWN:
+                u->dtop += h;
+                break;
+        case UI_ACT_HOME:
+                u->dtop = 0;
+                break;
+        case UI_ACT_END:
+                u->dtop = (long)u->doc.n_visible - h;
+                break;
+        case UI_ACT_TOGGLE_FOLD:
+                if (u->doc_valid && u->dtop >= 0)
+                        ui_json_toggle(&u->doc, (size_t)u->dtop);
+                break;
+        case UI_ACT_FOLD_ALL:
+        case UI_ACT_UNFOLD_ALL:
+                if (u->doc_valid)
+                        ui_json_fold_all(&u->doc, a == UI_ACT_FOLD_ALL);
+                u->dtop = 0;
+                break;
+        default:
+                return UI_HANDLED;
+        }
+        if (u->dtop < 0)
+                u->dtop = 0;
+        return UI_REDRAW;
+}
