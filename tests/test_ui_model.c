@@ -1,0 +1,217 @@
+/*
+ * test_ui_model: the inspector's model over the hand-written journal of test_replay (sessions
+ * ordered by their latest request, states, routing from model_switch), prices from a config
+ * record fed as a ring record, filter parsing and matching, and search inside the records.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "record.h"
+#include "ui_model.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DAY FIXTURES_DIR "/journal/2026-11-25.jsonl"
+#define A1  "req_A1streamedToolUse000001"
+#define A2  "req_A2retried000000000000001"
+#define A3  "req_A3countTokens0000000001"
+#define A4  "req_A4cutShort000000000001"
+#define B1  "req_B1rateLimited0000000001"
+#define B2  "req_B2badRequest0000000001"
+#define C1  "req_C1replayOfA1000000000001"
+
+static void load(struct ui_model *m)
+{
+        FILE *f = fopen(DAY, "r");
+        char line[1 << 16];
+
+        assert_non_null(f);
+        while (fgets(line, sizeof(line), f)) {
+                size_t n = strlen(line);
+                while (n && line[n - 1] == '\n')
+                        n--;
+                ui_model_add_line(m, line, n);
+        }
+        fclose(f);
+        ui_model_refresh(m);
+}
+
+static const struct replay_request *row_req(const struct ui_model *m, size_t i)
+{
+        assert_true(i < m->n_rows);
+        return m->rows[i].request;
+}
+
+static void test_rows_and_states(void **state)
+{
+        struct ui_model m;
+        (void)state;
+
+        ui_model_init(&m);
+        load(&m);
+        /* Three sessions, each a header followed by its requests; the session of the newest
+         * request (A4) comes last. */
+        assert_int_equal(m.n_rows, 3 + 7);
+        assert_int_equal(m.rows[0].type, UI_ROW_SESSION);
+        assert_string_equal(row_req(&m, 1)->id, C1);
+        assert_int_equal(m.rows[2].type, UI_ROW_SESSION);
+        assert_string_equal(row_req(&m, 3)->id, B1);
+        assert_string_equal(row_req(&m, 4)->id, B2);
+        assert_string_equal(row_req(&m, 6)->id, "req_A1streamedToolUse000001");
+        assert_string_equal(row_req(&m, 9)->id, A4);
+
+        assert_int_equal(ui_request_state(row_req(&m, 6)), UI_DONE);
+        assert_int_equal(ui_request_state(row_req(&m, 7)), UI_DONE); /* retried, then 200 */
+        assert_int_equal(ui_request_state(row_req(&m, 3)), UI_ERROR);
+        assert_int_equal(ui_request_state(row_req(&m, 9)), UI_STREAMING); /* cut short */
+        assert_string_equal(ui_state_name(UI_WAITING), "waiting");
+
+        assert_true(m.routed);
+        assert_string_equal(m.route_to, "kimi");
+        assert_string_equal(m.route_scope, "all");
+        assert_int_equal(m.live, 1);
+        assert_int_equal(m.input_tokens, 2095 + 40 + 55 + 1900);
+        assert_int_equal(ui_model_row_of(&m, B2), 4);
+        assert_int_equal(ui_model_row_of(&m, "req_nope"), -1);
+        ui_model_fini(&m);
+}
+
+static void test_config_prices_from_ring_record(void **state)
+{
+        static const char cfg[] =
+            "\"path\":\"m.yaml\",\"result\":\"loaded\",\"models\":[\"deepseek-chat\"],"
+            "\"entries\":[{\"model_id\":\"deepseek-chat\",\"model_name\":\"deepseek-chat\","
+            "\"mode\":\"translate\",\"api_base\":\"http://x\",\"max_tokens\":8192,"
+            "\"max_input_tokens\":131072,\"default\":true,\"price\":{\"input\":1,\"output\":2,"
+            "\"cache_read\":0.5,\"cache_write\":0}},{\"model_id\":\"kimi\",\"mode\":\"direct\"}]";
+        struct record rec;
+        struct ui_model m;
+        const struct ui_entry *e;
+        const struct replay_request *r;
+        double usd;
+        (void)state;
+
+        ui_model_init(&m);
+        memset(&rec, 0, sizeof(rec));
+        rec.seq = 1;
+        rec.kind = RECORD_CONFIG;
+        rec.payload = record_payload_new(cfg, sizeof(cfg) - 1);
+        ui_model_add_record(&m, &rec);
+        record_payload_unref(rec.payload);
+        load(&m);
+        /* The journal's own config (no entries) came later and replaced the list. */
+        assert_int_equal(m.n_entries, 2);
+        ui_model_reset(&m);
+        rec.seq = 99;
+        rec.payload = record_payload_new(cfg, sizeof(cfg) - 1);
+        load(&m);
+        ui_model_add_record(&m, &rec);
+        record_payload_unref(rec.payload);
+        ui_model_refresh(&m);
+        assert_int_equal(m.n_entries, 2);
+        e = ui_model_entry(&m, "deepseek-chat");
+        assert_non_null(e);
+        assert_true(e->has_price);
+        assert_true(e->is_default);
+        assert_int_equal(e->max_input_tokens, 131072);
+        assert_false(ui_model_entry(&m, "kimi")->has_price);
+        r = replay_journal_request(m.j, "req_A1streamedToolUse000001");
+        assert_true(ui_model_cost(&m, r, &usd));
+        assert_true(usd > (2095 * 1.0 + 503 * 2.0) / 1e6 - 1e-12);
+        assert_true(usd < (2095 * 1.0 + 503 * 2.0) / 1e6 + 1e-12);
+        assert_false(ui_model_cost(&m, replay_journal_request(m.j, C1), &usd)); /* kimi */
+        assert_true(m.cost > 0);
+        ui_model_fini(&m);
+}
+
+static void test_filter_parse(void **state)
+{
+        struct ui_filter f;
+        (void)state;
+        ui_filter_parse(&f, "model:kimi  status:4xx session:abc free text");
+        assert_string_equal(f.model, "kimi");
+        assert_string_equal(f.status, "4xx");
+        assert_string_equal(f.session, "abc");
+        assert_null(f.state);
+        assert_int_equal(f.n_words, 2);
+        assert_string_equal(f.words[0], "free");
+        assert_string_equal(f.words[1], "text");
+        assert_true(ui_filter_active(&f));
+        ui_filter_clear(&f);
+        assert_false(ui_filter_active(&f));
+        ui_filter_parse(&f, "unknown:x :y");
+        assert_int_equal(f.n_words, 2);
+        ui_filter_clear(&f);
+}
+
+static size_t matches(struct ui_model *m, const char *filter)
+{
+        size_t i, n = 0;
+        ui_model_set_filter(m, filter);
+        ui_model_refresh(m);
+        for (i = 0; i < m->n_rows; i++)
+                n += m->rows[i].type == UI_ROW_REQUEST;
+        return n;
+}
+
+static void test_filter_rows(void **state)
+{
+        struct ui_model m;
+        (void)state;
+        ui_model_init(&m);
+        load(&m);
+        assert_int_equal(matches(&m, "status:4xx"), 2);
+        assert_int_equal(matches(&m, "status:429"), 1);
+        assert_int_equal(matches(&m, "status:err"), 2);
+        assert_int_equal(matches(&m, "model:kimi"), 1);
+        assert_int_equal(m.n_rows, 2); /* only the session with a match has a header */
+        assert_int_equal(matches(&m, "session:conn"), 2);
+        assert_int_equal(matches(&m, "state:streaming"), 1);
+        assert_int_equal(matches(&m, "model:deepseek status:2xx"), 3);
+        assert_int_equal(matches(&m, "rate_limit_error"), 1); /* found inside the records */
+        assert_int_equal(matches(&m, "B2badRequest"), 1);     /* the request id */
+        assert_int_equal(matches(&m, "no-such-thing-anywhere"), 0);
+        assert_int_equal(m.n_rows, 0);
+        assert_int_equal(matches(&m, ""), 7);
+        ui_model_fini(&m);
+}
+
+static void test_search(void **state)
+{
+        struct ui_model m;
+        long a, b;
+        (void)state;
+        ui_model_init(&m);
+        load(&m);
+        a = ui_model_search(&m, "rate_limit", -1, true);
+        assert_int_equal(a, ui_model_row_of(&m, B1));
+        b = ui_model_search(&m, "rate_limit", a, true);
+        assert_int_equal(b, a); /* only one match: wraps back to it */
+        /* Several matches: forward then back returns to the first. */
+        a = ui_model_search(&m, "Write", -1, true);
+        b = ui_model_search(&m, "Write", a, true);
+        assert_true(a >= 0 && b > a);
+        assert_int_equal(ui_model_search(&m, "Write", b, false), a);
+        assert_int_equal(m.rows[a].type, UI_ROW_REQUEST);
+        assert_true(ui_request_contains(m.rows[b].request, "write"));
+        assert_int_equal(ui_model_search(&m, "zzz-none", 0, true), -1);
+        assert_int_equal(ui_model_search(&m, "", 0, true), -1);
+        ui_model_fini(&m);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+            cmocka_unit_test(test_rows_and_states),
+            cmocka_unit_test(test_config_prices_from_ring_record),
+            cmocka_unit_test(test_filter_parse),
+            cmocka_unit_test(test_filter_rows),
+            cmocka_unit_test(test_search),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
