@@ -12,7 +12,12 @@
 #include "server.h"
 #include "trace.h"
 
+#include "ui.h"
+
 #include <curl/curl.h>
+#include <event2/thread.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <getopt.h>
@@ -33,6 +38,7 @@ struct cli {
         int no_journal;
         long long journal_max_size;
         long long journal_max_total;
+        const char *replay; /* --replay FILE (with --tui) */
 };
 
 struct app {
@@ -44,6 +50,25 @@ struct app {
         struct event *grace;
         int signals;
         struct journal *journal;
+        struct tui *tui;
+};
+
+/*
+ * --tui: the proxy runs on a core thread exactly as headless, the inspector on the main thread.
+ * The only things that cross: records (the "ui" ring), a model switch asked by the inspector
+ * (queued here under a lock and applied on the core thread, which confirms it with a record),
+ * the drop count (atomic) and the stop flag. Switches are human-rate, so a lock is simpler
+ * than a second ring and costs nothing on the hot path.
+ */
+struct tui {
+        struct app *app;
+        struct ring *ring;
+        struct event *apply;
+        pthread_mutex_t lock;
+        bool pending;
+        char *model_id;
+        char *scope;
+        atomic_int core_stopped;
 };
 
 static void usage(FILE *f)
@@ -69,7 +94,8 @@ static void usage(FILE *f)
                 "  --journal-max-size N   start a new journal file after N bytes (K/M/G\n"
                 "                 suffixes; default 64M)\n"
                 "  --journal-max-total N  remove the oldest journal files beyond N (default 1G)\n"
-                "  --tui          the live inspector\n"
+                "  --tui          the live inspector (the proxy keeps serving meanwhile)\n"
+                "  --tui --replay FILE  open a journal in the inspector, read-only\n"
                 "  --version      print the version\n"
                 "\n"
                 "Environment: MAX_RETRIES (upstream retries before anything reached the\n"
@@ -125,6 +151,7 @@ static int parse_cli(int argc, char **argv, struct cli *c)
             {"no-journal", no_argument, NULL, 'J'},
             {"journal-max-size", required_argument, NULL, 'S'},
             {"journal-max-total", required_argument, NULL, 'T'},
+            {"replay", required_argument, NULL, 'R'},
             {"help", no_argument, NULL, 'h'},
             {NULL, 0, NULL, 0},
         };
@@ -160,6 +187,9 @@ static int parse_cli(int argc, char **argv, struct cli *c)
                         break;
                 case 'j':
                         c->journal = optarg;
+                        break;
+                case 'R':
+                        c->replay = optarg;
                         break;
                 case 'J':
                         c->no_journal = 1;
@@ -299,6 +329,115 @@ static int start_journal(struct app *a, const struct cli *c)
         return 0;
 }
 
+/* Core thread: applies the switch the inspector asked for. */
+static void on_tui_switch(evutil_socket_t fd, short what, void *arg)
+{
+        struct tui *t = arg;
+        char *model_id, *scope, *cause = NULL;
+        bool pending;
+
+        (void)fd;
+        (void)what;
+        pthread_mutex_lock(&t->lock);
+        pending = t->pending;
+        model_id = t->model_id;
+        scope = t->scope;
+        t->pending = false;
+        t->model_id = NULL;
+        t->scope = NULL;
+        pthread_mutex_unlock(&t->lock);
+        if (pending && server_switch_model(t->app->server, model_id, scope, &cause) != 0) {
+                log_warn("model switch refused: %s", cause);
+                free(cause);
+        }
+        free(model_id);
+        free(scope);
+}
+
+/* UI thread: queues a switch and wakes the core. */
+static void tui_switch(void *arg, const char *model_id, const char *scope)
+{
+        struct tui *t = arg;
+
+        pthread_mutex_lock(&t->lock);
+        free(t->model_id);
+        free(t->scope);
+        t->model_id = model_id != NULL ? xstrdup(model_id) : NULL;
+        t->scope = scope != NULL ? xstrdup(scope) : NULL;
+        t->pending = true;
+        pthread_mutex_unlock(&t->lock);
+        event_active(t->apply, EV_READ, 0);
+}
+
+static uint64_t tui_dropped(void *arg)
+{
+        struct tui *t = arg;
+        return recorder_dropped(&t->app->server->recorder, "ui");
+}
+
+static void *core_thread(void *arg)
+{
+        struct tui *t = arg;
+
+        event_base_dispatch(t->app->base);
+        atomic_store(&t->core_stopped, 1);
+        ring_wake(t->ring);
+        return NULL;
+}
+
+/* The inspector's ring and command path; made before the first record so it sees them all. */
+static struct tui *tui_new(struct app *a)
+{
+        struct tui *t = xcalloc(1, sizeof *t);
+
+        t->app = a;
+        t->ring = ring_new(1 << 16);
+        pthread_mutex_init(&t->lock, NULL);
+        t->apply = event_new(a->base, -1, 0, on_tui_switch, t);
+        recorder_add_sink(&a->server->recorder, "ui", t->ring);
+        return t;
+}
+
+static void tui_free(struct tui *t)
+{
+        if (t == NULL)
+                return;
+        event_free(t->apply);
+        pthread_mutex_destroy(&t->lock);
+        free(t->model_id);
+        free(t->scope);
+        ring_free(t->ring);
+        free(t);
+}
+
+/* Runs the inspector on this thread and the proxy on another until the user quits. */
+static int run_tui(struct tui *t, const char *listen)
+{
+        struct ui_options o = {0};
+        pthread_t core;
+        int rc;
+
+        o.records = t->ring;
+        o.listen = listen;
+        o.journal = t->app->server->journal_dir;
+        o.no_color = getenv("NO_COLOR") != NULL && getenv("NO_COLOR")[0] != '\0';
+        o.switch_model = tui_switch;
+        o.dropped = tui_dropped;
+        o.arg = t;
+        o.core_stopped = &t->core_stopped;
+        log_set_quiet(1); /* the screen is the inspector's now */
+        if (pthread_create(&core, NULL, core_thread, t) != 0) {
+                log_set_quiet(0);
+                fprintf(stderr, "claude-proxy: cannot start the core thread\n");
+                return 1;
+        }
+        rc = ui_run(&o);
+        event_base_loopexit(t->app->base, NULL);
+        pthread_join(core, NULL);
+        log_set_quiet(0);
+        return rc == 0 ? 0 : 1;
+}
+
 static void settings_from(const struct cli *c, const struct config *cfg, struct server_settings *s)
 {
         server_settings_defaults(s, cfg);
@@ -316,6 +455,7 @@ int main(int argc, char **argv)
         struct server_settings settings;
         struct config *cfg = NULL;
         char *cause = NULL;
+        int rc = 0;
         struct event *sigint;
         struct event *sigterm;
 
@@ -323,14 +463,21 @@ int main(int argc, char **argv)
                 return replay_main(argc - 1, argv + 1);
         if (parse_cli(argc, argv, &cli) != 0)
                 return 2;
-        if (cli.tui) {
-                fprintf(stderr, "claude-proxy: the inspector (--tui) is not built yet; run "
-                                "without --tui for the headless proxy\n");
-                return 2;
-        }
         alloc_init_cjson();
         curl_global_init(CURL_GLOBAL_DEFAULT);
         signal(SIGPIPE, SIG_IGN);
+        if (cli.replay != NULL && !cli.tui) {
+                fprintf(stderr, "claude-proxy: --replay goes with --tui (for the headless "
+                                "listing use: claude-proxy replay FILE)\n");
+                return 2;
+        }
+        if (cli.tui && cli.replay != NULL) {
+                struct ui_options o = {.replay = cli.replay};
+                o.no_color = getenv("NO_COLOR") != NULL && getenv("NO_COLOR")[0] != '\0';
+                return ui_run(&o) == 0 ? 0 : 1;
+        }
+        if (cli.tui)
+                evthread_use_pthreads(); /* the inspector wakes the core with event_active */
         if (cli.debug)
                 log_set_level(LOG_DEBUG);
 
@@ -360,6 +507,8 @@ int main(int argc, char **argv)
                 free(app.config_path);
                 return 1;
         }
+        if (cli.tui)
+                app.tui = tui_new(&app);
         trace_config(&app.server->recorder, app.config_path, app.server->config->cfg, NULL);
         fprintf(stderr, "claude-proxy %s listening on http://%s:%d%s\n", CP_VERSION, settings.host,
                 app.server->port,
@@ -379,7 +528,13 @@ int main(int argc, char **argv)
                 evtimer_add(app.reload, &second);
         }
 
-        event_base_dispatch(app.base);
+        if (app.tui != NULL) {
+                char listen[300];
+                snprintf(listen, sizeof listen, "%s:%d", settings.host, app.server->port);
+                rc = run_tui(app.tui, listen);
+        } else {
+                event_base_dispatch(app.base);
+        }
 
         if (app.reload != NULL)
                 event_free(app.reload);
@@ -387,9 +542,10 @@ int main(int argc, char **argv)
         event_free(sigint);
         event_free(sigterm);
         server_free(app.server);
+        tui_free(app.tui);         /* after the server: it fed the inspector's ring */
         journal_free(app.journal); /* after the server: its last records are queued */
         event_base_free(app.base);
         free(app.config_path);
         curl_global_cleanup();
-        return 0;
+        return rc;
 }

@@ -614,6 +614,9 @@ int ui_run(const struct ui_options *o)
                         if (n && u.m == &u.live)
                                 u.dirty = true;
                 }
+                /* The core stopped (SIGTERM): leave as if the user had quit. */
+                if (o->core_stopped != NULL && atomic_load(o->core_stopped))
+                        quit = true;
                 replay_tick(&u);
                 if (ui_resend_poll(u.message, sizeof(u.message)))
                         u.dirty = true;

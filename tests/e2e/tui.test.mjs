@@ -1,0 +1,173 @@
+// The inspector (issue 5) for real: `claude-proxy --tui` in tmux (send-keys, capture-pane)
+// against the fake upstream, driven by curl and the real Claude Code CLI. The screen must show
+// what happened: rows, states, tokens, the detail tabs with raw and translated bodies, a model
+// switch that the next request obeys (checked at the upstream), resize to 40x10 and back, replay
+// of the journal, and a clean quit.
+
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+
+import {
+  modelsYaml, prepareScenarios, requireBin, runClaude, startFake, tempDir,
+} from './lib/harness.mjs';
+
+const T = { timeout: 90000 };
+const SOCKET = `cp-e2e-${process.pid}`;
+const KEY = 'sk-tui-test-key-0123456789';
+
+let fake;
+let dir;
+let cwd;
+let port;
+
+function tmux(...args) {
+  return execFileSync('tmux', ['-L', SOCKET, ...args], { encoding: 'utf8' });
+}
+
+function screen() {
+  return tmux('capture-pane', '-p', '-t', 'cp');
+}
+
+function keys(...k) {
+  tmux('send-keys', '-t', 'cp', ...k);
+}
+
+async function waitScreen(re, what, ms = 8000) {
+  const end = Date.now() + ms;
+  let last = '';
+  while (Date.now() < end) {
+    last = screen();
+    if (re.test(last)) return last;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.fail(`timed out waiting for ${what}; the screen was:\n${last}`);
+}
+
+async function post(model, { stream = false, content = 'hi' } = {}) {
+  const res = await fetch(`http://127.0.0.1:${port}/v1/messages`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-api-key': KEY },
+    body: JSON.stringify({ model, max_tokens: 20, stream,
+      messages: [{ role: 'user', content }] }),
+  });
+  await res.text();
+  return res.status;
+}
+
+before(async () => {
+  requireBin('CP_BIN', 'claude-proxy');
+  dir = tempDir('tui');
+  cwd = tempDir('tui-cwd');
+  fake = await startFake({ scenarios: prepareScenarios({ cwd }) });
+  fs.writeFileSync(path.join(dir, 'models.yaml'), modelsYaml([
+    { model_id: 'm-text', model_name: 'text', api_base: `${fake.url}/v1`,
+      price: { input: 3, output: 15 } },
+    { model_id: 'm-429', model_name: 'error_429', api_base: `${fake.url}/v1` },
+    { model_id: 'm-tool', model_name: 'tool_fragmented', api_base: `${fake.url}/v1` },
+  ]));
+  const err = path.join(dir, 'stderr.log');
+  tmux('new-session', '-d', '-s', 'cp', '-x', '120', '-y', '40',
+    `cd ${dir} && MAX_RETRIES=0 ${process.env.CP_BIN} --config models.yaml --port 0 ` +
+    `--journal ${dir}/journal --tui 2>${err}; echo "exit=$?" > ${dir}/exit`);
+  const end = Date.now() + 10000;
+  while (!port && Date.now() < end) {
+    const m = fs.existsSync(err) && fs.readFileSync(err, 'utf8')
+      .match(/ANTHROPIC_BASE_URL=http:\/\/127\.0\.0\.1:(\d+)/);
+    if (m) port = Number(m[1]);
+    else await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.ok(port, 'the proxy printed its address');
+  await waitScreen(/route models\.yaml/, 'the status bar');
+});
+
+after(async () => {
+  try {
+    tmux('kill-server');
+  } catch {
+    // already gone
+  }
+  await fake?.stop();
+});
+
+test('streamed and failed requests appear as rows with state, status and tokens', T,
+  async () => {
+    assert.equal(await post('m-text', { stream: true }), 200);
+    assert.equal(await post('m-429'), 429);
+    const s = await waitScreen(/error\s+m-429/, 'the failed row');
+    assert.match(s, /done\s+m-text\s+translate\s+200\s+\d+ms\s+\d+ms\s+\d+\/\d+\/0\s+\$0\.\d+/);
+    assert.match(s, /error\s+m-429\s+translate\s+429/);
+    assert.match(s, /127\.0\.0\.1:\d+ │ route models\.yaml │ live 0/);
+    assert.match(s, /│ journal \/tmp\//, 'the journal in the status bar');
+  });
+
+test('detail tabs: client request, translated upstream request, translated stream', T,
+  async () => {
+    assert.equal(await post('m-text', { stream: true, content: 'detail please' }), 200);
+    await waitScreen(/(done\s+m-text[^\n]*\n[^]*){2}/, 'the second m-text row');
+    keys('End', 'Enter');
+    let s = await waitScreen(/client request │ upstream request/, 'the detail tabs');
+    assert.match(s, /"content": "detail please"/);
+    assert.match(s, /"model": "m-text"/);
+    keys('Tab');
+    s = await waitScreen(/"model": "text"/, 'the translated upstream request');
+    assert.match(s, /"stream": true/);
+    keys('Tab', 'Tab');
+    s = await waitScreen(/message_start|Hello/, 'the client stream');
+    keys('Escape');
+    await waitScreen(/time\s+state\s+requested/, 'the list again');
+  });
+
+test('a model switch in the picker takes effect on the next request', T, async () => {
+  keys('m');
+  await waitScreen(/route new requests to/, 'the model picker');
+  keys('Home', 'Down', 'Enter');
+  await waitScreen(/route m-429/, 'the confirmed switch in the status bar');
+  const since = fake.records().length;
+  assert.equal(await post('m-text'), 429);
+  const up = fake.records().slice(since);
+  assert.equal(up.length, 1);
+  assert.equal(up[0].body.model, 'error_429', 'the upstream got the switched model');
+  await waitScreen(/m-text → m-429/, 'the routed row');
+  keys('m');
+  await waitScreen(/back to models\.yaml routing/, 'the picker');
+  keys('End', 'Enter');
+  await waitScreen(/route models\.yaml/, 'routing back to models.yaml');
+});
+
+test('the real Claude Code CLI through the inspecting proxy', T, async () => {
+  const r = await runClaude({ baseURL: `http://127.0.0.1:${port}`, model: 'm-tool',
+    prompt: 'create out.txt', cwd });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(fs.readFileSync(path.join(cwd, 'out.txt'), 'utf8'), 'hello from the fake\n');
+  const s = await waitScreen(/(done\s+m-tool[^\n]*\n[^]*){2}/, 'two Claude Code rows');
+  assert.match(s, /session [0-9a-f-]{8}/, 'grouped under the Claude Code session');
+});
+
+test('resize to 40x10 shows the too-small notice, and back restores the list', T,
+  async () => {
+    tmux('resize-window', '-t', 'cp', '-x', '40', '-y', '10');
+    await waitScreen(/too small/i, 'the too-small notice');
+    tmux('resize-window', '-t', 'cp', '-x', '120', '-y', '40');
+    await waitScreen(/time\s+state\s+requested/, 'the list after resize');
+  });
+
+test('q quits and restores the terminal; the journal replays in the inspector', T,
+  async () => {
+    keys('q');
+    const end = Date.now() + 8000;
+    while (!fs.existsSync(path.join(dir, 'exit')) && Date.now() < end) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(fs.readFileSync(path.join(dir, 'exit'), 'utf8').trim(), 'exit=0');
+    const file = fs.readdirSync(path.join(dir, 'journal')).find((f) => f.endsWith('.jsonl'));
+    // The session ended with the proxy.
+    tmux('new-session', '-d', '-s', 'cp', '-x', '120', '-y', '40',
+      `${process.env.CP_BIN} --tui --replay ${path.join(dir, 'journal', file)}`);
+    const s = await waitScreen(/m-text → m-429/, 'the replayed rows');
+    assert.match(s, /done\s+m-text/);
+    assert.match(s, /error\s+m-429/);
+    keys('q');
+  });
