@@ -103,8 +103,14 @@ test('direct, not streamed: forwarded body and the whole answer', T, async () =>
   const r = await post('d-text');
   assert.equal(r.status, 200);
   // Direct mode hands the client the upstream's own request-id; the journal keeps the proxy's.
-  const own = journalLines().map((l) => JSON.parse(l))
-    .filter((x) => x.kind === 'client_request' && x.model === 'd-text').at(-1).request;
+  let own;
+  const until = Date.now() + 3000;
+  while (!own && Date.now() < until) {
+    own = journalLines().map((l) => JSON.parse(l))
+      .filter((x) => x.kind === 'client_request' && x.model === 'd-text').at(-1)?.request;
+    if (!own) await new Promise((res) => setTimeout(res, 50));
+  }
+  assert.ok(own, 'the client_request record reached the journal');
   const recs = await recordsOf(own);
   assert.deepEqual(kinds(recs), ['client_request', 'route', 'upstream_request',
     'upstream_response', 'upstream_chunk', 'client_response', 'usage', 'end']);
