@@ -414,7 +414,9 @@ static void draw(struct ui *u)
         }
         body = u->rows - 3;
         ui_model_refresh(u->m);
-        if (u->view == UI_VIEW_DETAIL)
+        if (u->view == UI_VIEW_COMPARE)
+                ui_compare_draw(u, 0, body + 1);
+        else if (u->view == UI_VIEW_DETAIL)
                 ui_detail_draw(u, 0, body + 1);
         else
                 ui_list_draw(u, 0, body + 1);
@@ -469,7 +471,9 @@ static int on_key(struct ui *u, int ch, bool is_key)
                 return key == 'q' ? UI_QUIT : UI_HANDLED;
         if (u->picker)
                 return ui_picker_key(u, key);
-        ctx = u->view == UI_VIEW_DETAIL ? UI_CTX_DETAIL : UI_CTX_LIST;
+        ctx = u->view == UI_VIEW_COMPARE  ? UI_CTX_COMPARE
+              : u->view == UI_VIEW_DETAIL ? UI_CTX_DETAIL
+                                          : UI_CTX_LIST;
         a = ui_keys_lookup(ctx, key);
         switch (a) {
         case UI_ACT_NONE:
@@ -511,6 +515,9 @@ static int on_key(struct ui *u, int ch, bool is_key)
         case UI_ACT_FASTER:
         case UI_ACT_SLOWER:
                 return replay_key(u, a);
+        case UI_ACT_COMPARE:
+                ui_compare_open(u, ui_list_selected(u));
+                return UI_REDRAW;
         case UI_ACT_RESEND_TO: {
                 if (!ui_list_selected(u)) {
                         snprintf(u->message, sizeof(u->message), "no request selected");
@@ -539,6 +546,8 @@ static int on_key(struct ui *u, int ch, bool is_key)
         default:
                 break;
         }
+        if (u->view == UI_VIEW_COMPARE)
+                return ui_compare_key(u, a, u->rows - 4);
         if (u->view == UI_VIEW_DETAIL)
                 return ui_detail_key(u, a, u->rows - 4);
         return ui_list_key(u, a, u->rows - 4);
@@ -641,6 +650,7 @@ int ui_run(const struct ui_options *o)
         for (i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++)
                 signal(fatal[i], SIG_DFL);
 out:
+        ui_compare_close(&u);
         ui_detail_close(&u);
         ui_json_free(&u.doc);
         replay_free(&u.replay);

@@ -40,6 +40,7 @@ const struct ui_key ui_keys[] = {
     {'F', UI_CTX_LIST, UI_ACT_FOLLOW, "follow the newest request"},
     {'r', UI_CTX_LIST, UI_ACT_RESEND, "re-send the request through the proxy"},
     {'R', UI_CTX_LIST, UI_ACT_RESEND_TO, "re-send the request to a model chosen in the picker"},
+    {'c', UI_CTX_LIST, UI_ACT_COMPARE, "compare a re-send with its original, side by side"},
     {'x', UI_CTX_LIST, UI_ACT_EXPORT_CURL, "export the request as a curl command"},
     {'X', UI_CTX_LIST, UI_ACT_EXPORT_BODY, "export the request body"},
 
@@ -55,6 +56,7 @@ const struct ui_key ui_keys[] = {
     {'Z', UI_CTX_DETAIL, UI_ACT_UNFOLD_ALL, "unfold everything"},
     {'r', UI_CTX_DETAIL, UI_ACT_RESEND, "re-send the request through the proxy"},
     {'R', UI_CTX_DETAIL, UI_ACT_RESEND_TO, "re-send the request to a model chosen in the picker"},
+    {'c', UI_CTX_DETAIL, UI_ACT_COMPARE, "compare a re-send with its original, side by side"},
     {'x', UI_CTX_DETAIL, UI_ACT_EXPORT_CURL, "export the request as a curl command"},
     {'X', UI_CTX_DETAIL, UI_ACT_EXPORT_BODY, "export the request body"},
 
@@ -63,6 +65,8 @@ const struct ui_key ui_keys[] = {
     {'s', UI_CTX_PICKER, UI_ACT_SCOPED,
      "route there only requests asking for the selected row's model"},
     {'q', UI_CTX_PICKER, UI_ACT_BACK, "close the picker"},
+
+    {'q', UI_CTX_COMPARE, UI_ACT_BACK, "close the comparison"},
 };
 
 const size_t ui_keys_count = sizeof(ui_keys) / sizeof(ui_keys[0]);
@@ -126,6 +130,6 @@ const char *ui_keys_name(int key, char *tmp, size_t n)
 const char *ui_keys_ctx_name(enum ui_ctx ctx)
 {
         static const char *const names[] = {"everywhere", "request list", "request detail",
-                                            "model picker"};
+                                            "model picker", "compare"};
         return ctx < UI_CTX_COUNT ? names[ctx] : "?";
 }

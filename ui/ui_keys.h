@@ -13,6 +13,7 @@ enum ui_ctx {
         UI_CTX_LIST,
         UI_CTX_DETAIL,
         UI_CTX_PICKER,
+        UI_CTX_COMPARE,
         UI_CTX_COUNT,
 };
 
@@ -41,6 +42,7 @@ enum ui_action {
         UI_ACT_RESEND,
         UI_ACT_RESEND_TO,
         UI_ACT_SCOPED,
+        UI_ACT_COMPARE,
         UI_ACT_EXPORT_CURL,
         UI_ACT_EXPORT_BODY,
         UI_ACT_OPEN_JOURNAL,

@@ -1,7 +1,7 @@
 /*
  * ui_screen: the inspector's screen state, shared by the loop (ui.c) and the panes
- * (ui_list.c, ui_detail.c, ui_picker.c, ui_help.c, ui_status.c). Panes draw from it and
- * return flags from their handlers; only the loop changes screens and owns the terminal.
+ * (ui_list.c, ui_detail.c, ui_compare.c, ui_picker.c, ui_help.c, ui_status.c). Panes draw from it
+ * and return flags from their handlers; only the loop changes screens and owns the terminal.
  */
 #ifndef UI_SCREEN_H
 #define UI_SCREEN_H
@@ -49,7 +49,7 @@ enum ui_tab {
         UI_TAB_COUNT,
 };
 
-enum ui_view { UI_VIEW_LIST, UI_VIEW_DETAIL };
+enum ui_view { UI_VIEW_LIST, UI_VIEW_DETAIL, UI_VIEW_COMPARE };
 
 /* A journal file shown read-only, fed to a model by its original timing. */
 struct ui_replay {
@@ -93,6 +93,11 @@ struct ui {
         bool doc_valid;
         long dtop;
 
+        /* Compare: a re-send against its original, by request id. */
+        char *cmp_orig, *cmp_resend;
+        enum ui_view cmp_back; /* the view c was pressed on */
+        long ctop;
+
         /* Prompt on the message line: filter, search or open. */
         int prompt; /* 0, 'f', '/', 'o' */
         char input[512];
@@ -119,6 +124,12 @@ void ui_detail_close(struct ui *u);
 const char *ui_detail_tab_name(enum ui_tab t);
 /* The lines a tab shows for r (pure, for tests). */
 void ui_detail_build(const struct replay_request *r, enum ui_tab tab, struct ui_json_doc *d);
+
+/* Opens the compare view on sel's pair (0), or leaves a message (-1). */
+int ui_compare_open(struct ui *u, const struct replay_request *sel);
+void ui_compare_close(struct ui *u);
+void ui_compare_draw(struct ui *u, int y, int h);
+int ui_compare_key(struct ui *u, enum ui_action a, int h);
 
 void ui_picker_draw(struct ui *u);
 int ui_picker_key(struct ui *u, int key);

@@ -64,13 +64,14 @@ before(async () => {
   fake = await startFake({ scenarios: prepareScenarios({ cwd }) });
   fs.writeFileSync(path.join(dir, 'models.yaml'), modelsYaml([
     { model_id: 'm-text', model_name: 'text', api_base: `${fake.url}/v1`,
-      price: { input: 3, output: 15 } },
-    { model_id: 'm-429', model_name: 'error_429', api_base: `${fake.url}/v1` },
+      api_key_name: 'TUI_UPSTREAM_KEY', price: { input: 3, output: 15 } },
+    { model_id: 'm-429', model_name: 'error_429', api_base: `${fake.url}/v1`,
+      api_key_name: 'TUI_UPSTREAM_KEY' },
     { model_id: 'm-tool', model_name: 'tool_fragmented', api_base: `${fake.url}/v1` },
   ]));
   const err = path.join(dir, 'stderr.log');
   tmux('new-session', '-d', '-s', 'cp', '-x', '120', '-y', '40',
-    `cd ${dir} && MAX_RETRIES=0 ${process.env.CP_BIN} --config models.yaml --port 0 ` +
+    `cd ${dir} && MAX_RETRIES=0 TUI_UPSTREAM_KEY=${KEY} ${process.env.CP_BIN} --config models.yaml --port 0 ` +
     `--journal ${dir}/journal --tui 2>${err}; echo "exit=$?" > ${dir}/exit`);
   const end = Date.now() + 10000;
   while (!port && Date.now() < end) {
@@ -117,6 +118,26 @@ test('detail tabs: client request, translated upstream request, translated strea
     keys('Tab', 'Tab');
     s = await waitScreen(/message_start|Hello/, 'the client stream');
     keys('Escape');
+    await waitScreen(/time\s+state\s+requested/, 'the list again');
+  });
+
+test('a request re-sent to another model, compared side by side with its original', T,
+  async () => {
+    // The re-send goes through the proxy without a client key: the entries' api_key_name
+    // variable (set on the proxy's command line) supplies it.
+    assert.equal(await post('m-text', { content: 'compare me' }), 200);
+    await waitScreen(/(done\s+m-text[^\n]*\n[^]*){3}/, 'the third m-text row');
+    keys('End', 'R');
+    await waitScreen(/re-send to which model/, 'the re-send picker');
+    keys('Home', 'Down', 'Enter');
+    let s = await waitScreen(/error\s+m-429 ↺req_/, 'the re-sent row, marked with its original');
+    keys('c');
+    s = await waitScreen(/compare\s+original\s+│ re-send/, 'the compare view');
+    assert.match(s, /request\s+req_\w+\s+│ req_\w+/);
+    assert.match(s, /status\s+200\s+│ 429/);
+    assert.match(s, /model\s+m-text → m-text \(translate\)\s+│ m-429 → m-429 \(translate\)/);
+    assert.match(s, /answer\s+Hello from the fake\.\s+│ error rate_limit_error/);
+    keys('q');
     await waitScreen(/time\s+state\s+requested/, 'the list again');
   });
 
