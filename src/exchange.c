@@ -204,7 +204,7 @@ static void answer_error(struct exchange *ex, const char *where, int status, con
                                   ex->retry_after_ms);
         buf_init(&b);
         errors_body(&b, type, msg, ex->trace.request_id);
-        trace_client_response(&ex->trace, status, b.data, b.len);
+        trace_client_response(&ex->trace, status, b.data, b.len, true);
         server_send_json(ex->req, status, &b, ex->trace.request_id);
         buf_fini(&b);
         ex->req = NULL;
@@ -479,7 +479,7 @@ static void answer_whole(struct exchange *ex)
         } else {
                 json_append(&b, msg);
                 debug_keep(ex, &ex->dbg_client, b.data, b.len);
-                trace_client_response(&ex->trace, 200, b.data, b.len);
+                trace_client_response(&ex->trace, 200, b.data, b.len, true);
                 ex->final_status = 200;
                 evhttp_connection_set_closecb(ex->conn, NULL, NULL);
                 server_send_json(ex->req, 200, &b, ex->trace.request_id);
@@ -508,15 +508,17 @@ static void relay_whole(struct exchange *ex, struct upstream_transfer *t)
 {
         struct evbuffer *eb;
         cJSON *msg;
+        bool is_json;
 
         if (ex->req == NULL)
                 return;
         msg = json_parse(buf_str(&ex->acc), ex->acc.len, NULL);
+        is_json = msg != NULL;
         passthrough_watch_message(&ex->watch, msg);
         cJSON_Delete(msg);
         copy_upstream_headers(ex, t);
         debug_keep(ex, &ex->dbg_client, buf_str(&ex->acc), ex->acc.len);
-        trace_client_response(&ex->trace, ex->status, buf_str(&ex->acc), ex->acc.len);
+        trace_client_response(&ex->trace, ex->status, buf_str(&ex->acc), ex->acc.len, is_json);
         eb = evbuffer_new();
         evbuffer_add(eb, buf_str(&ex->acc), ex->acc.len);
         evhttp_connection_set_closecb(ex->conn, NULL, NULL);
@@ -545,7 +547,7 @@ static void relay_error(struct exchange *ex, struct upstream_transfer *t)
                 buf_init(&b);
                 buf_printf(&b, "{\"input_tokens\":%ld}", tokens_estimate_request(ex->body));
                 ex->final_status = 200;
-                trace_client_response(&ex->trace, 200, b.data, b.len);
+                trace_client_response(&ex->trace, 200, b.data, b.len, true);
                 evhttp_connection_set_closecb(ex->conn, NULL, NULL);
                 server_send_json(ex->req, 200, &b, ex->trace.request_id);
                 ex->req = NULL;

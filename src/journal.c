@@ -37,10 +37,11 @@ struct journal {
         pthread_t thread;
         atomic_int stop;
         int fd;
-        char day[16];   /* YYYY-MM-DD of the open file */
-        int part;       /* rotation index within the day */
-        long long size; /* bytes in the open file */
-        struct buf out; /* formatted lines not yet written */
+        char day[16];       /* YYYY-MM-DD of the open file */
+        int part;           /* rotation index within the day */
+        time_t day_checked; /* the second whose day was last checked */
+        long long size;     /* bytes in the open file */
+        struct buf out;     /* formatted lines not yet written */
         struct timespec first_pending;
         int pid;
 };
@@ -154,6 +155,10 @@ static void open_for(struct journal *j, const struct timespec *wall)
         struct tm tm;
         struct stat st;
 
+        /* The day can only change when the second does. */
+        if (j->fd >= 0 && wall->tv_sec == j->day_checked && j->size < j->max_file)
+                return;
+        j->day_checked = wall->tv_sec;
         localtime_r(&wall->tv_sec, &tm);
         strftime(day, sizeof day, "%Y-%m-%d", &tm);
         if (j->fd >= 0 && strcmp(day, j->day) == 0 && j->size < j->max_file)

@@ -105,11 +105,17 @@ void record_payload_unref(struct record_payload *p)
 
 void record_format(const struct record *r, int pid, struct buf *out)
 {
-        struct tm tm;
-        char stamp[40];
+        /* Consumers format records by the thousand per second: the date and time part is
+         * the same for all of them within a second, so each thread keeps its last one. */
+        static _Thread_local time_t stamp_sec = (time_t)-1;
+        static _Thread_local char stamp[40];
 
-        gmtime_r(&r->wall.tv_sec, &tm);
-        strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+        if (r->wall.tv_sec != stamp_sec) {
+                struct tm tm;
+                gmtime_r(&r->wall.tv_sec, &tm);
+                strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+                stamp_sec = r->wall.tv_sec;
+        }
         buf_printf(out,
                    "{\"seq\":%llu,\"time\":\"%s.%06ldZ\",\"mono_ns\":%lld,\"pid\":%d,"
                    "\"kind\":\"%s\"",
@@ -128,7 +134,10 @@ void record_format(const struct record *r, int pid, struct buf *out)
                 buf_puts(out, ",\"model\":");
                 json_append_string(out, r->model, strlen(r->model));
         }
-        if (r->payload != NULL && r->payload->len > 0) {
+        if (r->payload != NULL && r->raw) {
+                buf_puts(out, ",\"data\":");
+                json_append_string(out, r->payload->data, r->payload->len);
+        } else if (r->payload != NULL && r->payload->len > 0) {
                 buf_putc(out, ',');
                 buf_append(out, r->payload->data, r->payload->len);
         }

@@ -14,6 +14,7 @@
 #define CP_RECORD_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -50,6 +51,9 @@ struct record {
         char request_id[32];            /* "" for records of no request */
         char model[64];                 /* the model the client asked for, when known */
         struct record_payload *payload; /* may be NULL */
+        /* The payload is raw bytes (a chunk, stream bytes) that consumers show as the "data"
+         * member: escaping them into JSON is left to the consumer's thread, off the core's. */
+        bool raw;
 };
 
 struct buf;

@@ -52,13 +52,13 @@ static void report_drops(struct recorder *r, struct recorder_sink *s)
                 record_payload_unref(rec.payload);
 }
 
-void recorder_emit(struct recorder *r, enum record_kind kind, const char *session,
-                   const char *request_id, const char *model, const struct buf *fields)
+/* Stamps a record around payload (taking its reference) and offers it to every sink. */
+static void offer(struct recorder *r, enum record_kind kind, const char *session,
+                  const char *request_id, const char *model, struct record_payload *payload,
+                  bool raw)
 {
         struct record rec;
 
-        if (!recorder_active(r))
-                return;
         stamp(r, &rec, kind);
         if (session != NULL)
                 snprintf(rec.session, sizeof rec.session, "%s", session);
@@ -66,9 +66,8 @@ void recorder_emit(struct recorder *r, enum record_kind kind, const char *sessio
                 snprintf(rec.request_id, sizeof rec.request_id, "%s", request_id);
         if (model != NULL)
                 snprintf(rec.model, sizeof rec.model, "%s", model);
-        rec.payload = fields != NULL && fields->len > 0
-                          ? record_payload_new(fields->data, fields->len)
-                          : NULL;
+        rec.payload = payload;
+        rec.raw = raw;
         for (size_t i = 0; i < r->n_sinks; i++) {
                 struct recorder_sink *s = &r->sinks[i];
                 if (s->unreported > 0)
@@ -84,6 +83,25 @@ void recorder_emit(struct recorder *r, enum record_kind kind, const char *sessio
         }
         if (rec.payload != NULL)
                 record_payload_unref(rec.payload);
+}
+
+void recorder_emit(struct recorder *r, enum record_kind kind, const char *session,
+                   const char *request_id, const char *model, const struct buf *fields)
+{
+        if (!recorder_active(r))
+                return;
+        offer(r, kind, session, request_id, model,
+              fields != NULL && fields->len > 0 ? record_payload_new(fields->data, fields->len)
+                                                : NULL,
+              false);
+}
+
+void recorder_emit_raw(struct recorder *r, enum record_kind kind, const char *session,
+                       const char *request_id, const char *model, const char *p, size_t n)
+{
+        if (!recorder_active(r))
+                return;
+        offer(r, kind, session, request_id, model, record_payload_new(p, n), true);
 }
 
 uint64_t recorder_dropped(const struct recorder *r, const char *name)

@@ -39,6 +39,9 @@ int recorder_active(const struct recorder *r);
  */
 void recorder_emit(struct recorder *r, enum record_kind kind, const char *session,
                    const char *request_id, const char *model, const struct buf *fields);
+/* The same for raw bytes, shown by consumers as the record's "data" string. */
+void recorder_emit_raw(struct recorder *r, enum record_kind kind, const char *session,
+                       const char *request_id, const char *model, const char *p, size_t n);
 /* Records dropped for the named sink so far. */
 uint64_t recorder_dropped(const struct recorder *r, const char *name);
 

@@ -147,7 +147,7 @@ struct call {
 static void reply(struct call *c, int status, const struct buf *body)
 {
         c->status = status;
-        trace_client_response(&c->trace, status, buf_str(body), body->len);
+        trace_client_response(&c->trace, status, buf_str(body), body->len, true);
         server_send_json(c->req, status, body, c->trace.request_id);
 }
 

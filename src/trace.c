@@ -278,34 +278,33 @@ void trace_upstream_response(struct trace *t, int status, const struct upstream_
         buf_fini(&b);
 }
 
+/* Chunks and stream bytes are the hot path: one copy, no escaping here (the consumer's thread
+ * does that), and the slow scrubbing path only when a key is really in the bytes. */
 void trace_bytes(struct trace *t, enum record_kind kind, const char *p, size_t n)
 {
         struct buf b;
 
         if (!trace_on(t) || n == 0)
                 return;
+        if ((t->keys[0][0] == '\0' || memmem(p, n, t->keys[0], strlen(t->keys[0])) == NULL) &&
+            (t->keys[1][0] == '\0' || memmem(p, n, t->keys[1], strlen(t->keys[1])) == NULL)) {
+                recorder_emit_raw(t->rec, kind, t->session[0] ? t->session : NULL,
+                                  t->request_id[0] ? t->request_id : NULL,
+                                  t->model[0] ? t->model : NULL, p, n);
+                return;
+        }
         buf_init(&b);
-        buf_reserve(&b, n + 16);
-        buf_puts(&b, "\"data\":");
-        json_append_string(&b, p, n);
-        emit(t, kind, &b);
+        buf_append(&b, p, n);
+        for (int i = 0; i < 2; i++)
+                scrub(&b, t->keys[i], t->keys_safe[i]);
+        recorder_emit_raw(t->rec, kind, t->session[0] ? t->session : NULL,
+                          t->request_id[0] ? t->request_id : NULL, t->model[0] ? t->model : NULL,
+                          b.data, b.len);
         buf_fini(&b);
 }
 
-/* Whole answers are not on the hot path: checking them keeps a relayed gateway page that
- * merely starts with '{' from breaking the journal line. */
-static bool is_json(const char *body, size_t n)
-{
-        cJSON *j;
-
-        if (n == 0 || (body[0] != '{' && body[0] != '['))
-                return false;
-        j = cJSON_ParseWithLength(body, n);
-        cJSON_Delete(j);
-        return j != NULL;
-}
-
-void trace_client_response(struct trace *t, int status, const char *body, size_t n)
+void trace_client_response(struct trace *t, int status, const char *body, size_t n,
+                           bool body_is_json)
 {
         struct buf b;
 
@@ -313,7 +312,7 @@ void trace_client_response(struct trace *t, int status, const char *body, size_t
                 return;
         buf_init(&b);
         put_long(&b, "status", status);
-        put_body(&b, body, n, is_json(body, n));
+        put_body(&b, body, n, body_is_json);
         emit(t, RECORD_CLIENT_RESPONSE, &b);
         buf_fini(&b);
 }

@@ -45,7 +45,9 @@ void trace_upstream_request(struct trace *t, const char *url, int attempt, const
 void trace_upstream_response(struct trace *t, int status, const struct upstream_transfer *up);
 /* Raw bytes: upstream chunks and client stream pieces. */
 void trace_bytes(struct trace *t, enum record_kind kind, const char *p, size_t n);
-void trace_client_response(struct trace *t, int status, const char *body, size_t n);
+/* body_is_json: the caller knows (it made the body, or parsed the upstream's). */
+void trace_client_response(struct trace *t, int status, const char *body, size_t n,
+                           bool body_is_json);
 void trace_usage(struct trace *t, const struct usage *u, bool estimated);
 void trace_error(struct trace *t, const char *where, int status, const char *type,
                  const char *message);
