@@ -316,7 +316,7 @@ static void prompt_done(struct ui *u)
                 ui_model_set_filter(&u->file, u->input);
                 u->message[0] = '\0';
                 if (u->input_len)
-                        snprintf(u->message, sizeof(u->message), "filter: %s", u->input);
+                        snprintf(u->message, sizeof(u->message), "filter: %.400s", u->input);
         } else if (kind == '/') {
                 free(u->search);
                 u->search = xstrdup(u->input);
