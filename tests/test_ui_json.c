@@ -1,6 +1,7 @@
 /*
  * test_ui_json: pretty lines of a request body, system and tools folded by default, toggling a
- * fold, fold all, plain text, and a large body built once.
+ * fold, fold all, plain text, a large body built once, and folds, cursor and scroll kept by JSON
+ * path across a rebuild of a grown body.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -109,12 +110,65 @@ static void test_large(void **state)
         free(big);
 }
 
+static void test_folds_survive_rebuild(void **state)
+{
+        static const char GROWN[] =
+            "{\"metadata\":{\"user_id\":\"u\"},\"model\":\"m\","
+            "\"system\":[{\"type\":\"text\",\"text\":\"be nice\"}],"
+            "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"},{\"role\":\"assistant\","
+            "\"content\":\"yo\"}],\"tools\":[{\"name\":\"Write\"},{\"name\":\"Read\"}],"
+            "\"max_tokens\":10,\"stream\":true,\"empty\":{}}";
+        cJSON *j = cJSON_Parse(BODY), *g = cJSON_Parse(GROWN);
+        struct ui_json_doc d;
+        struct ui_json_view keep;
+        size_t cur = 9, top = 3;
+        (void)state;
+
+        ui_json_build(&d, j);
+        assert_string_equal(d.lines[d.visible[2]].path, "/system");
+        assert_true(ui_json_toggle(&d, 2)); /* unfold system (folded by default) */
+        line(&d, 8, "  \"messages\": [");
+        assert_true(ui_json_toggle(&d, 8)); /* fold messages */
+        line(&d, 9, "  \"tools\": [ \xe2\x80\xa6 2 items ],");
+        assert_string_equal(d.lines[d.visible[3]].path, "/system/0");
+        assert_string_equal(d.lines[d.visible[4]].path, "/system/0/type");
+        ui_json_save(&d, cur, top, &keep);
+        ui_json_free(&d);
+
+        /* The body grew (a member before, an element inside): lines moved, paths did not. */
+        ui_json_build(&d, g);
+        ui_json_restore(&d, &keep, &cur, &top);
+        ui_json_view_free(&keep);
+        line(&d, 1, "  \"metadata\": {");
+        line(&d, 5, "  \"system\": [");
+        line(&d, 11, "  \"messages\": [ \xe2\x80\xa6 2 items ],");
+        line(&d, 12, "  \"tools\": [ \xe2\x80\xa6 2 items ],");
+        assert_int_equal(cur, 12);
+        assert_int_equal(top, 6);
+        ui_json_free(&d);
+
+        /* Plain text: lines by number, so a growing stream keeps the position. */
+        ui_json_build_text(&d, "a\nb\nc", 5);
+        ui_json_save(&d, 2, 1, &keep);
+        ui_json_free(&d);
+        ui_json_build_text(&d, "a\nb\nc\nd", 7);
+        cur = top = 0;
+        ui_json_restore(&d, &keep, &cur, &top);
+        ui_json_view_free(&keep);
+        assert_int_equal(cur, 2);
+        assert_int_equal(top, 1);
+        ui_json_free(&d);
+        cJSON_Delete(j);
+        cJSON_Delete(g);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_pretty_and_default_folds),
             cmocka_unit_test(test_text),
             cmocka_unit_test(test_large),
+            cmocka_unit_test(test_folds_survive_rebuild),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -280,7 +280,7 @@ void ui_detail_open(struct ui *u, const char *request_id)
         u->detail_id = xstrdup(request_id);
         u->view = UI_VIEW_DETAIL;
         u->doc_valid = false;
-        u->dtop = 0;
+        u->dtop = u->dcur = 0;
 }
 
 void ui_detail_close(struct ui *u)
@@ -302,14 +302,27 @@ static const struct replay_request *current(struct ui *u)
                 return NULL;
         if (!u->doc_valid || u->doc_tab != u->tab || u->doc_records != r->n_records) {
                 bool same = u->doc_valid && u->doc_tab == u->tab;
+                struct ui_json_view keep;
+                size_t cur = (size_t)u->dcur, top = (size_t)u->dtop;
+
+                /* More records of this request: rebuild, keeping the user's folds, cursor and
+                 * scroll position by JSON path. */
+                if (same)
+                        ui_json_save(&u->doc, cur, top, &keep);
                 if (u->doc_valid)
                         ui_json_free(&u->doc);
                 ui_detail_build(r, u->tab, &u->doc);
                 u->doc_valid = true;
                 u->doc_tab = u->tab;
                 u->doc_records = r->n_records;
-                if (!same)
-                        u->dtop = 0;
+                if (same) {
+                        ui_json_restore(&u->doc, &keep, &cur, &top);
+                        ui_json_view_free(&keep);
+                        u->dcur = (long)cur;
+                        u->dtop = (long)top;
+                } else {
+                        u->dtop = u->dcur = 0;
+                }
         }
         return r;
 }
@@ -377,13 +390,30 @@ void ui_detail_draw(struct ui *u, int y, int h)
                 ui_put(y + 2, 2, "this request is not in the journal shown", 40, u->cols - 2);
                 return;
         }
+        if (u->dcur >= (long)u->doc.n_visible)
+                u->dcur = (long)u->doc.n_visible - 1;
+        if (u->dcur < 0)
+                u->dcur = 0;
+        if (u->dtop > u->dcur)
+                u->dtop = u->dcur;
+        if (u->dcur >= u->dtop + body)
+                u->dtop = u->dcur - body + 1;
         max = (long)u->doc.n_visible - body;
         if (u->dtop > max)
                 u->dtop = max;
         if (u->dtop < 0)
                 u->dtop = 0;
-        for (i = 0; i < body && (size_t)(u->dtop + i) < u->doc.n_visible; i++)
+        for (i = 0; i < body && (size_t)(u->dtop + i) < u->doc.n_visible; i++) {
+                bool cur = u->dtop + i == u->dcur;
+                /* The cursor line is reversed across the width (and still coloured). */
+                if (cur) {
+                        attron(A_REVERSE);
+                        mvhline(y + 1 + i, 0, ' ', u->cols);
+                }
                 draw_line(u, y + 1 + i, (size_t)(u->dtop + i));
+                if (cur)
+                        attroff(A_REVERSE);
+        }
 }
 
 int ui_detail_key(struct ui *u, enum ui_action a, int h)
@@ -399,37 +429,45 @@ int ui_detail_key(struct ui *u, enum ui_action a, int h)
                 u->tab = (u->tab + UI_TAB_COUNT - 1) % UI_TAB_COUNT;
                 return UI_REDRAW;
         case UI_ACT_UP:
-                u->dtop--;
+                u->dcur--;
                 break;
         case UI_ACT_DOWN:
-                u->dtop++;
+                u->dcur++;
                 break;
         case UI_ACT_PAGE_UP:
+                u->dcur -= h;
                 u->dtop -= h;
                 break;
         case UI_ACT_PAGE_DOWN:
+                u->dcur += h;
                 u->dtop += h;
                 break;
         case UI_ACT_HOME:
-                u->dtop = 0;
+                u->dcur = u->dtop = 0;
                 break;
         case UI_ACT_END:
-                u->dtop = (long)u->doc.n_visible - h;
+                u->dcur = (long)u->doc.n_visible - 1;
                 break;
         case UI_ACT_TOGGLE_FOLD:
-                if (u->doc_valid && u->dtop >= 0)
-                        ui_json_toggle(&u->doc, (size_t)u->dtop);
+                if (u->doc_valid && u->dcur >= 0)
+                        ui_json_toggle(&u->doc, (size_t)u->dcur);
                 break;
         case UI_ACT_FOLD_ALL:
         case UI_ACT_UNFOLD_ALL:
                 if (u->doc_valid)
                         ui_json_fold_all(&u->doc, a == UI_ACT_FOLD_ALL);
-                u->dtop = 0;
+                u->dcur = u->dtop = 0;
                 break;
         default:
                 return UI_HANDLED;
         }
         if (u->dtop < 0)
                 u->dtop = 0;
+        if (u->dcur < 0)
+                u->dcur = 0;
+        if (u->dcur >= (long)u->doc.n_visible)
+                u->dcur = (long)u->doc.n_visible - 1;
+        if (u->dcur < 0)
+                u->dcur = 0;
         return UI_REDRAW;
 }

@@ -29,6 +29,8 @@ struct ui_json_line {
         bool opens;           /* this line opens a non-empty object or array */
         bool folded;
         size_t items; /* members or elements of the container it opens */
+        char *path;   /* where the line is: a JSON pointer ("/messages/0"), "…/}" for a
+                       * closing line, "#N" for line N of plain text */
 };
 
 struct ui_json_doc {
@@ -47,6 +49,26 @@ void ui_json_free(struct ui_json_doc *d);
 bool ui_json_toggle(struct ui_json_doc *d, size_t v);
 /* Folds (fold) or unfolds every container. */
 void ui_json_fold_all(struct ui_json_doc *d, bool fold);
+
+/*
+ * What the user did to a document, by path rather than line number, so it survives a rebuild
+ * (a stream growing): every container's fold state, and the lines under the cursor and at the
+ * top of the view.
+ */
+struct ui_json_view {
+        char **paths; /* of the containers, sorted */
+        bool *folded;
+        size_t n;
+        char *cursor, *top;
+};
+
+/* Saves d's folds and the paths of visible lines cursor and top. */
+void ui_json_save(const struct ui_json_doc *d, size_t cursor, size_t top, struct ui_json_view *v);
+/* Applies v's folds to the containers of d it knows (others keep their default) and moves
+ * *cursor and *top to the visible lines of v's paths (left as they are when gone). */
+void ui_json_restore(struct ui_json_doc *d, const struct ui_json_view *v, size_t *cursor,
+                     size_t *top);
+void ui_json_view_free(struct ui_json_view *v);
 
 /* The text shown for a visible line: indentation, text, and for a folded one "… N items }".
  * Writes into out (always NUL-terminated). */

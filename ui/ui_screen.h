@@ -92,6 +92,7 @@ struct ui {
         enum ui_tab doc_tab;
         bool doc_valid;
         long dtop;
+        long dcur; /* visible line under the cursor */
 
         /* Compare: a re-send against its original, by request id. */
         char *cmp_orig, *cmp_resend;
