@@ -162,24 +162,16 @@ static void exchange_end(struct exchange *ex)
         server_request_done(s);
 }
 
-/* Replaces every occurrence of the key in msg, in case an upstream echoes it in an error. */
+/* Replaces the key in msg, in case an upstream echoes it in an error. */
 static void scrub_key(char **msg, const char *key)
 {
         char safe[64];
-        char *hit;
         struct buf b;
-        const char *p = *msg;
 
-        if (key == NULL || strlen(key) < 4 || strstr(*msg, key) == NULL)
-                return;
         log_redact(key, safe, sizeof safe);
         buf_init(&b);
-        while ((hit = strstr(p, key)) != NULL) {
-                buf_append(&b, p, (size_t)(hit - p));
-                buf_puts(&b, safe);
-                p = hit + strlen(key);
-        }
-        buf_puts(&b, p);
+        buf_puts(&b, *msg);
+        log_scrub(&b, key, safe);
         free(*msg);
         *msg = buf_detach(&b);
 }

@@ -59,3 +59,23 @@ void log_redact(const char *secret, char *out, size_t outsz)
         else
                 snprintf(out, outsz, "\xE2\x80\xA6(%zu)", n);
 }
+
+void log_scrub(struct buf *b, const char *secret, const char *safe)
+{
+        struct buf clean;
+        const char *p = b->data;
+        const char *hit;
+        size_t n = strlen(secret);
+
+        if (n < 4 || b->len == 0 || strstr(b->data, secret) == NULL)
+                return;
+        buf_init(&clean);
+        while ((hit = strstr(p, secret)) != NULL) {
+                buf_append(&clean, p, (size_t)(hit - p));
+                buf_puts(&clean, safe);
+                p = hit + n;
+        }
+        buf_puts(&clean, p);
+        buf_fini(b);
+        *b = clean;
+}

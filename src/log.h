@@ -5,6 +5,8 @@
 #ifndef CP_LOG_H
 #define CP_LOG_H
 
+#include "buf.h"
+
 #include <stddef.h>
 
 enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG, LOG_TRACE };
@@ -25,5 +27,9 @@ void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(p
  * ("sk-a…(51)"), or "…(n)" for short ones, so two keys can be told apart without revealing them.
  */
 void log_redact(const char *secret, char *out, size_t outsz);
+
+/* Replaces every occurrence of secret in b by safe (its log_redact form). Secrets shorter than
+ * 4 characters are left alone: replacing them would mangle ordinary text. */
+void log_scrub(struct buf *b, const char *secret, const char *safe);
 
 #endif

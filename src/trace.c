@@ -45,27 +45,6 @@ void trace_add_key(struct trace *t, const char *key)
         }
 }
 
-/* Replaces every occurrence of key in b by safe. */
-static void scrub(struct buf *b, const char *key, const char *safe)
-{
-        struct buf clean;
-        const char *p = b->data;
-        const char *hit;
-        size_t klen = strlen(key);
-
-        if (key[0] == '\0' || b->len == 0 || strstr(b->data, key) == NULL)
-                return;
-        buf_init(&clean);
-        while ((hit = strstr(p, key)) != NULL) {
-                buf_append(&clean, p, (size_t)(hit - p));
-                buf_puts(&clean, safe);
-                p = hit + klen;
-        }
-        buf_puts(&clean, p);
-        buf_fini(b);
-        *b = clean;
-}
-
 /* The session_id inside metadata.user_id: a JSON string (Claude Code 2.x) or
  * user_<hash>_account_<uuid>_session_<uuid> (1.0.x). */
 static bool session_from_user_id(const char *uid, char *out, size_t n)
@@ -109,7 +88,7 @@ void trace_session_id(struct evhttp_request *req, const cJSON *body, unsigned lo
 static void emit(struct trace *t, enum record_kind kind, struct buf *b)
 {
         for (int i = 0; i < 2; i++)
-                scrub(b, t->keys[i], t->keys_safe[i]);
+                log_scrub(b, t->keys[i], t->keys_safe[i]);
         recorder_emit(t->rec, kind, t->session[0] ? t->session : NULL,
                       t->request_id[0] ? t->request_id : NULL, t->model[0] ? t->model : NULL, b);
 }
@@ -296,7 +275,7 @@ void trace_bytes(struct trace *t, enum record_kind kind, const char *p, size_t n
         buf_init(&b);
         buf_append(&b, p, n);
         for (int i = 0; i < 2; i++)
-                scrub(&b, t->keys[i], t->keys_safe[i]);
+                log_scrub(&b, t->keys[i], t->keys_safe[i]);
         recorder_emit_raw(t->rec, kind, t->session[0] ? t->session : NULL,
                           t->request_id[0] ? t->request_id : NULL, t->model[0] ? t->model : NULL,
                           b.data, b.len);
