@@ -8,6 +8,12 @@
 //   node bench/client.mjs startup BIN CONFIG RUNS
 //       Spawns the proxy RUNS times on a free port and times exec -> first answer to GET /health;
 //       reads VmRSS once it has been idle for 300 ms. Medians are printed.
+//   node bench/client.mjs rate URL BODY.json RPS SECONDS
+//       An open-loop load at a fixed rate: request i is due at i / RPS seconds, whatever the
+//       answers before it are doing (a 1 ms scheduler, keep-alive, up to 256 connections), so a
+//       slow proxy shows up as latency and a lower achieved rate rather than as fewer requests
+//       sent. Every answer is read to its end and must be a 200. Latency is timed from the
+//       moment a request was due, so queueing in the client counts (no coordinated omission).
 //
 // Every result is one "RESULT key=value ..." line on stdout.
 import { spawn } from 'node:child_process';
@@ -129,6 +135,86 @@ async function streams(url, pid, bodyFile, count, rounds) {
   return out;
 }
 
+function percentile(sorted, p) {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+async function rate(url, bodyFile, rps, seconds) {
+  const body = readFileSync(bodyFile);
+  const u = new URL(url);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+  const total = Math.round(rps * seconds);
+  const lat = [];
+  let ok = 0;
+  let failed = 0;
+  let firstError = '';
+  let lateMax = 0;
+  let pending = 0;
+  let lastEnd = 0n;
+  const t0 = process.hrtime.bigint();
+
+  function one(dueNs) {
+    pending++;
+    const finish = (err) => {
+      pending--;
+      const end = process.hrtime.bigint();
+      lastEnd = end;
+      if (err) {
+        failed++;
+        firstError ||= err;
+      } else {
+        ok++;
+        lat.push(Number(end - dueNs) / 1e3);
+      }
+    };
+    const req = http.request({
+      host: u.hostname, port: u.port, path: u.pathname, method: 'POST', agent,
+      headers: {
+        'content-type': 'application/json', 'content-length': body.length,
+        'x-api-key': 'sk-bench-not-a-real-key', 'anthropic-version': '2023-06-01',
+      },
+    });
+    req.on('response', (res) => {
+      res.on('data', () => {});
+      res.on('end', () => finish(res.statusCode === 200 ? null : `status_${res.statusCode}`));
+      res.on('error', (e) => finish(e.message));
+    });
+    req.on('error', (e) => finish(e.message));
+    req.end(body);
+  }
+
+  let sent = 0;
+  await new Promise((resolve) => {
+    function tick() {
+      const now = process.hrtime.bigint();
+      const due = Math.min(total, Math.floor((Number(now - t0) / 1e9) * rps) + 1);
+      for (; sent < due; sent++) {
+        const dueNs = t0 + BigInt(Math.round((sent / rps) * 1e9));
+        lateMax = Math.max(lateMax, Number(now - dueNs) / 1e6);
+        one(dueNs);
+      }
+      if (sent < total) setTimeout(tick, 1);
+      else resolve();
+    }
+    tick();
+  });
+  const drainEnd = Date.now() + 10000;
+  while (pending > 0 && Date.now() < drainEnd) await sleep(5);
+  agent.destroy();
+  lat.sort((a, b) => a - b);
+  const elapsed = Number(lastEnd - t0) / 1e9;
+  const out = {
+    target_rps: rps, seconds, sent, ok, failed, unfinished: pending,
+    achieved_rps: (ok / elapsed).toFixed(1), elapsed_s: elapsed.toFixed(3),
+    p50_us: percentile(lat, 50).toFixed(0), p90_us: percentile(lat, 90).toFixed(0),
+    p99_us: percentile(lat, 99).toFixed(0), max_us: (lat[lat.length - 1] ?? NaN).toFixed(0),
+    send_late_max_ms: lateMax.toFixed(1),
+  };
+  if (firstError) out.error = JSON.stringify(firstError).replace(/ /g, '_');
+  return out;
+}
+
 function freePort() {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
@@ -195,8 +281,11 @@ try {
     print(await streams(args[0], Number(args[1]), args[2], Number(args[3]), Number(args[4] || 1)));
   } else if (mode === 'startup') {
     print(await startup(args[0], args[1], Number(args[2])));
+  } else if (mode === 'rate') {
+    print(await rate(args[0], args[1], Number(args[2]), Number(args[3])));
   } else {
-    console.error('usage: client.mjs streams URL PID BODY COUNT [ROUNDS] | startup BIN CONFIG RUNS');
+    console.error('usage: client.mjs streams URL PID BODY COUNT [ROUNDS] | startup BIN CONFIG RUNS' +
+      ' | rate URL BODY RPS SECONDS');
     process.exit(2);
   }
 } catch (e) {

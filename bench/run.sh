@@ -11,17 +11,34 @@
 #      the stream translator alone (bench_xlate)
 #   5. memory per open stream with 1000 streams held open (client.mjs)
 #   6. idle RSS and time from exec to answering GET /health, median of 20 starts (client.mjs)
+#   7. the journal's cost (issue 4): two fresh proxies from the same binary, one with the default
+#      journal and one with --no-journal, under the same wrk loads taken in turns (on, off, on,
+#      off): throughput at concurrency 32 (small, 50-chunk streams) and a 50-chunk stream's
+#      latency at concurrency 1
+#   8. the inspector open under load (issue 5): a proxy with --tui in a detached tmux (private
+#      socket, 120x40) against a fresh headless one, in turns: 500 requests per second of
+#      50-chunk streams from an open-loop client (client.mjs rate: achieved rate, p50/p99, proxy
+#      CPU), and saturation at concurrency 32 (wrk)
 # then prints a table and writes it into bench/RESULTS.md between the results markers (the
 # analysis written below them is kept).
 #
 #   bench/run.sh                  the whole run (~3 minutes)
 #   DURATION=3 bench/run.sh       shorter wrk runs, for trying changes
 #   NO_RESULTS=1 bench/run.sh     print only; leave RESULTS.md alone
+#   SRC=DIR BUILD=DIR2 bench/run.sh   build the tree in DIR (e.g. a `git archive HEAD` export, when
+#                                 others' uncommitted work is in this one) into DIR2; SRC_REV
+#                                 names its revision in the results
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+SRC=${SRC:-$ROOT}
 BUILD=${BUILD:-$ROOT/build-bench}
 DURATION=${DURATION:-10}
+# The A/B runs of 7 and 8 are shorter and taken twice each way, in turns.
+AB_SECS=${AB_SECS:-$(((DURATION + 1) / 2))}
+AB_LAT_SECS=${AB_LAT_SECS:-$(((DURATION + 3) / 4))}
+RATE=${RATE:-500}
+RATE_SECS=${RATE_SECS:-$(((DURATION + 1) / 2))}
 STREAMS=${STREAMS:-1000}
 STARTS=${STARTS:-20}
 CHUNK_REQUESTS=${CHUNK_REQUESTS:-40}
@@ -32,9 +49,13 @@ WORK=$(mktemp -d /tmp/claude-proxy-bench.XXXXXX)
 # it, but in the run's temp dir rather than ~/.local/state: a full run journals hundreds of MB.
 export XDG_STATE_HOME=$WORK/state
 PIDS=()
+# The inspector's tmux server: a private socket, killed on exit.
+TMUX_SOCK=claude-proxy-bench-$$
+TMUX_UP=
 
 cleanup() {
         local pid
+        [ -z "$TMUX_UP" ] || tmux -L "$TMUX_SOCK" kill-server 2>/dev/null || true
         for pid in "${PIDS[@]}"; do
                 kill "$pid" 2>/dev/null || true
         done
@@ -54,7 +75,7 @@ die() {
 # ---- build and tools -------------------------------------------------------------------------
 
 say "build (Release, $BUILD)"
-cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=ON >"$WORK/cmake.log" 2>&1 ||
+cmake -S "$SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=ON >"$WORK/cmake.log" 2>&1 ||
         { cat "$WORK/cmake.log" >&2; die "cmake configure failed"; }
 cmake --build "$BUILD" -j"$(nproc)" --target claude-proxy fake-upstream bench_xlate \
         >"$WORK/build.log" 2>&1 || { tail -40 "$WORK/build.log" >&2; die "build failed"; }
@@ -69,6 +90,7 @@ if ! command -v wrk >/dev/null; then
         $SUDO apt-get update -qq && $SUDO apt-get install -y -qq wrk >/dev/null
 fi
 command -v node >/dev/null || die "node (20 or later) is needed for bench/client.mjs"
+command -v tmux >/dev/null || die "tmux is needed to measure the inspector (--tui) under load"
 [ -f "$FIXTURE" ] || die "missing $FIXTURE"
 
 # 1000 client sockets and 1000 upstream sockets in the proxy, 1000 in the fake.
@@ -175,20 +197,27 @@ for m in bench-small bench-stream50 bench-stream5000 bench-burst5000 bench-silen
         printf -- '- model_id: %s\n  api_base: http://127.0.0.1:%s/v1\n' "$m" "$FAKE_PORT"
 done >"$CONFIG"
 
-# start_proxy LOG: starts a proxy on a free port; sets PROXY_PID and PROXY_URL.
+# start_proxy LOG [ARG...]: starts a proxy on a free port with ARGs; sets PROXY_PID and PROXY_URL.
+# Its journal (if on) goes to $PROXY_STATE/claude-proxy/journal, $XDG_STATE_HOME unless set.
 start_proxy() {
-        "$PROXY" --config "$CONFIG" --host 127.0.0.1 --port 0 >"$1" 2>&1 &
+        local log=$1
+        shift
+        XDG_STATE_HOME=${PROXY_STATE:-$XDG_STATE_HOME} \
+                "$PROXY" --config "$CONFIG" --host 127.0.0.1 --port 0 "$@" >"$log" 2>&1 &
         PROXY_PID=$!
         PIDS+=("$PROXY_PID")
-        PROXY_URL=$(wait_line "$1" 'ANTHROPIC_BASE_URL=(http://127\.0\.0\.1:[0-9]+)') ||
+        PROXY_URL=$(wait_line "$log" 'ANTHROPIC_BASE_URL=(http://127\.0\.0\.1:[0-9]+)') ||
                 die "the proxy did not start"
 }
 start_proxy "$WORK/proxy.log"
 
 CLK_TCK=$(getconf CLK_TCK)
-# CPU seconds (user + system, all threads) a process has used so far.
+# cpu_s PID [TID]: CPU seconds (user + system) a process (all threads), or one of its threads,
+# has used so far.
 cpu_s() {
-        awk -v hz="$CLK_TCK" '{ sub(/^.*\) /, ""); printf "%.4f", ($12 + $13) / hz }' "/proc/$1/stat"
+        local f=/proc/$1/stat
+        [ -z "${2:-}" ] || f=/proc/$1/task/$2/stat
+        awk -v hz="$CLK_TCK" '{ sub(/^.*\) /, ""); printf "%.4f", ($12 + $13) / hz }' "$f"
 }
 calc() { awk "BEGIN { printf \"%.${2:-1}f\", $1 }"; }
 # kv FILE KEY: the value of KEY=... on the RESULT line of FILE.
@@ -224,18 +253,19 @@ echo "direct stream: $DIRECT50 content chunks; proxy: $PROXY50 and $PROXY5000 te
 
 # ---- 1, 2: throughput and latency ------------------------------------------------------------
 
-# load NAME URL BODY CONNS SECONDS: one wrk run; also records proxy and fake CPU during it.
+# load NAME URL BODY CONNS SECONDS [PID]: one wrk run; also records the CPU of the proxy (PID,
+# else PROXY_PID) and of the fake during it.
 load() {
-        local name=$1 url=$2 bodyf=$3 conns=$4 secs=$5 threads=2 p0 p1 f0 f1
+        local name=$1 url=$2 bodyf=$3 conns=$4 secs=$5 pid=${6:-$PROXY_PID} threads=2 p0 p1 f0 f1
         [ "$conns" -eq 1 ] && threads=1
-        p0=$(cpu_s "$PROXY_PID")
+        p0=$(cpu_s "$pid")
         f0=$(cpu_s "$FAKE_PID")
         wrk -t"$threads" -c"$conns" -d"${secs}s" --timeout 10s -s "$ROOT/bench/post.lua" \
                 "$url" -- "$bodyf" >"$WORK/$name.wrk" 2>&1 || {
                 cat "$WORK/$name.wrk" >&2
                 die "wrk $name failed"
         }
-        p1=$(cpu_s "$PROXY_PID")
+        p1=$(cpu_s "$pid")
         f1=$(cpu_s "$FAKE_PID")
         grep -q '^RESULT' "$WORK/$name.wrk" || die "wrk $name: no result: $(cat "$WORK/$name.wrk")"
         printf 'proxy_cpu_s=%s fake_cpu_s=%s\n' "$(calc "$p1 - $p0" 3)" "$(calc "$f1 - $f0" 3)" \
@@ -293,6 +323,100 @@ read -r BURST_US _ BURST_WALL_MS <"$WORK/burst.out"
 echo "100-chunk bursts: proxy ${BURST_US} us/chunk, ${BURST_WALL_MS} ms per answer" >&2
 grep -qiE 'error|abort|leak' "$WORK/proxy.log" && { echo "proxy log:" >&2; tail -5 "$WORK/proxy.log" >&2; }
 PROXY_RSS_AFTER_LOAD=$(awk '/VmRSS/ { print $2 }' "/proc/$PROXY_PID/status")
+
+# ---- 7: journal on vs off (issue 4) -----------------------------------------------------------
+
+# Two fresh proxies from the same binary, both idle but for the load sent to one of them at a
+# time: the default journal (its own state dir under the run's temp dir) and --no-journal.
+say "journal on vs off: two fresh proxies, in turns, ${AB_SECS}s each"
+PROXY_STATE=$WORK/state-on start_proxy "$WORK/proxy-jon.log"
+JON_PID=$PROXY_PID JON_URL=$PROXY_URL
+start_proxy "$WORK/proxy-joff.log" --no-journal
+JOFF_PID=$PROXY_PID JOFF_URL=$PROXY_URL
+for v in JON JOFF; do
+        pid_var=${v}_PID url_var=${v}_URL
+        load "warm_${v}_small" "${!url_var}/v1/messages" "$WORK/anthropic-small.json" 32 2 "${!pid_var}"
+        load "warm_${v}_stream" "${!url_var}/v1/messages" "$WORK/anthropic-stream50.json" 32 2 "${!pid_var}"
+done
+[ -n "$(find "$WORK/state-on" -name '*.jsonl' -size +0 2>/dev/null)" ] ||
+        die "the journal-on proxy wrote no journal under $WORK/state-on"
+for kind in small stream50; do
+        for round in 1 2; do
+                load "jon_${kind}_$round" "$JON_URL/v1/messages" "$WORK/anthropic-$kind.json" 32 "$AB_SECS" "$JON_PID"
+                load "joff_${kind}_$round" "$JOFF_URL/v1/messages" "$WORK/anthropic-$kind.json" 32 "$AB_SECS" "$JOFF_PID"
+        done
+done
+load direct_c1_stream50 "$DIRECT/v1/chat/completions" "$WORK/openai-stream50.json" 1 "$AB_LAT_SECS"
+for round in 1 2; do
+        load "jon_c1_$round" "$JON_URL/v1/messages" "$WORK/anthropic-stream50.json" 1 "$AB_LAT_SECS" "$JON_PID"
+        load "joff_c1_$round" "$JOFF_URL/v1/messages" "$WORK/anthropic-stream50.json" 1 "$AB_LAT_SECS" "$JOFF_PID"
+done
+JOURNAL_BYTES=$(du -sb "$WORK/state-on" | cut -f1)
+kill "$JON_PID" "$JOFF_PID" 2>/dev/null || true
+
+# ---- 8: the inspector open under load (issue 5) -----------------------------------------------
+
+# The proxy with --tui in a detached tmux session, its own pane process (exec), so its PID is the
+# pane's and its main thread is the inspector's; against a fresh headless proxy, both with the
+# default journal, in turns.
+say "the inspector under load: --tui in tmux against headless, in turns"
+tmux -L "$TMUX_SOCK" -f /dev/null new-session -d -s bench -x 120 -y 40 \
+        "exec env XDG_STATE_HOME='$WORK/state-tui' TERM=tmux-256color '$PROXY' --config '$CONFIG' --host 127.0.0.1 --port 0 --tui 2>'$WORK/proxy-tui.log'"
+TMUX_UP=1
+TUI_PID=$(tmux -L "$TMUX_SOCK" display-message -p -t bench '#{pane_pid}')
+PIDS+=("$TUI_PID")
+TUI_URL=$(wait_line "$WORK/proxy-tui.log" 'ANTHROPIC_BASE_URL=(http://127\.0\.0\.1:[0-9]+)') ||
+        die "the proxy did not start under tmux"
+screen() { tmux -L "$TMUX_SOCK" capture-pane -p -t bench; }
+for ((i = 0; i < 100; i++)); do
+        screen | grep -q 'route models\.yaml' && break
+        sleep 0.05
+done
+screen | grep -q 'route models\.yaml' || die "the inspector did not draw its status bar: $(screen)"
+PROXY_STATE=$WORK/state-hl start_proxy "$WORK/proxy-hl.log"
+HL_PID=$PROXY_PID HL_URL=$PROXY_URL
+
+# rate_load NAME URL BODY PID: RATE requests per second for RATE_SECS (client.mjs rate), with the
+# proxy's CPU (all threads, and its main thread: the inspector's under --tui) during it.
+rate_load() {
+        local name=$1 url=$2 bodyf=$3 pid=$4 p0 p1 m0 m1 t0 t1
+        p0=$(cpu_s "$pid")
+        m0=$(cpu_s "$pid" "$pid")
+        t0=$(date +%s.%N)
+        node "$ROOT/bench/client.mjs" rate "$url" "$bodyf" "$RATE" "$RATE_SECS" >"$WORK/$name.rate" ||
+                die "client.mjs rate $name failed"
+        t1=$(date +%s.%N)
+        p1=$(cpu_s "$pid")
+        m1=$(cpu_s "$pid" "$pid")
+        printf 'proxy_cpu_pct=%s main_cpu_pct=%s\n' "$(calc "100 * ($p1 - $p0) / ($t1 - $t0)" 1)" \
+                "$(calc "100 * ($m1 - $m0) / ($t1 - $t0)" 1)" >"$WORK/$name.cpu"
+        echo "$name: $(cut -c8- "$WORK/$name.rate") $(cat "$WORK/$name.cpu")" >&2
+}
+
+load warm_hl "$HL_URL/v1/messages" "$WORK/anthropic-stream50.json" 32 2 "$HL_PID"
+load warm_tui "$TUI_URL/v1/messages" "$WORK/anthropic-stream50.json" 32 2 "$TUI_PID"
+for round in 1 2; do
+        rate_load "hl_rate_$round" "$HL_URL/v1/messages" "$WORK/anthropic-stream50.json" "$HL_PID"
+        rate_load "tui_rate_$round" "$TUI_URL/v1/messages" "$WORK/anthropic-stream50.json" "$TUI_PID"
+done
+screen >"$WORK/tui-after-rate.txt"
+for kind in small stream50; do
+        for round in 1 2; do
+                load "hl_${kind}_$round" "$HL_URL/v1/messages" "$WORK/anthropic-$kind.json" 32 "$AB_SECS" "$HL_PID"
+                load "tui_${kind}_$round" "$TUI_URL/v1/messages" "$WORK/anthropic-$kind.json" 32 "$AB_SECS" "$TUI_PID"
+        done
+done
+screen >"$WORK/tui-after.txt"
+kill -0 "$TUI_PID" 2>/dev/null || die "the proxy under --tui died"
+grep -q 'bench-s' "$WORK/tui-after.txt" ||
+        die "the inspector shows no requests after the load: $(cat "$WORK/tui-after.txt")"
+TUI_DROPPED=$(sed -nE 's/.*dropped ([0-9]+).*/\1/p' "$WORK/tui-after.txt" | tail -1)
+TUI_DROPPED_RATE=$(sed -nE 's/.*dropped ([0-9]+).*/\1/p' "$WORK/tui-after-rate.txt" | tail -1)
+TUI_RSS_KB=$(awk '/VmRSS/ { print $2 }' "/proc/$TUI_PID/status")
+HL_RSS_KB=$(awk '/VmRSS/ { print $2 }' "/proc/$HL_PID/status")
+tmux -L "$TMUX_SOCK" kill-server 2>/dev/null || true
+TMUX_UP=
+kill "$HL_PID" 2>/dev/null || true
 
 # ---- 3, 4: translators alone ------------------------------------------------------------------
 
@@ -403,10 +527,88 @@ TABLE=$WORK/table.md
                 "$READY" "$(uk ready_ms_min)" "$(uk ready_ms_max)" "$(uk banner_ms_median)"
 } >"$TABLE"
 
+# ---- report: 7 and 8 ---------------------------------------------------------------------------
+
+# mean2 PREFIX KEY: the mean of KEY over the wrk runs PREFIX_1 and PREFIX_2; both2: "a, b".
+mean2() { calc "($(kv "$WORK/${1}_1.wrk" "$2") + $(kv "$WORK/${1}_2.wrk" "$2")) / 2" 0; }
+both2() { echo "$(calc "$(kv "$WORK/${1}_1.wrk" "$2")" 0), $(calc "$(kv "$WORK/${1}_2.wrk" "$2")" 0)"; }
+pct() { calc "100 * $1 / $2" 0; }
+rk() { kv "$WORK/$1.rate" "$2"; }
+rmean() { calc "($(rk "${1}_1" "$2") + $(rk "${1}_2" "$2")) / 2" "${3:-0}"; }
+cmean() { calc "($(cpu_of "${1}_1" "$2") + $(cpu_of "${1}_2" "$2")) / 2" 1; }
+AB_ERRORS=0
+for r in jon_small joff_small jon_stream50 joff_stream50 jon_c1 joff_c1 hl_small tui_small \
+        hl_stream50 tui_stream50; do
+        AB_ERRORS=$((AB_ERRORS + $(errs "${r}_1") + $(errs "${r}_2")))
+done
+RATE_FAILED=0
+for r in hl_rate_1 hl_rate_2 tui_rate_1 tui_rate_2; do
+        RATE_FAILED=$((RATE_FAILED + $(rk "$r" failed) + $(rk "$r" unfinished)))
+done
+J_SMALL=$(pct "$(mean2 jon_small rps)" "$(mean2 joff_small rps)")
+J_STREAM=$(pct "$(mean2 jon_stream50 rps)" "$(mean2 joff_stream50 rps)")
+J_P50_ON=$(mean2 jon_c1 p50_us)
+J_P50_OFF=$(mean2 joff_c1 p50_us)
+J_P50_D=$(calc "$(kv "$WORK/direct_c1_stream50.wrk" p50_us)" 0)
+J_LAT=$(pct "$J_P50_ON" "$J_P50_OFF")
+U_RATE=$(pct "$(rmean tui_rate achieved_rps 1)" "$(rmean hl_rate achieved_rps 1)")
+U_SMALL=$(pct "$(mean2 tui_small rps)" "$(mean2 hl_small rps)")
+U_STREAM=$(pct "$(mean2 tui_stream50 rps)" "$(mean2 hl_stream50 rps)")
+{
+        echo
+        echo "Journal on vs off (issue 4): two fresh proxies of the same binary, the default journal against \`--no-journal\`; wrk runs of ${AB_SECS} s (${AB_LAT_SECS} s at c=1) taken on, off, on, off; mean of the two (each run in brackets)."
+        echo
+        echo "| measurement | journal off | journal on | on / off | target | met |"
+        echo "|---|---|---|---|---|---|"
+        printf '| throughput, small requests, c=32 | %s req/s (%s) | %s req/s (%s) | %s%% | ≥ 90%% | %s |\n' \
+                "$(mean2 joff_small rps)" "$(both2 joff_small rps)" "$(mean2 jon_small rps)" \
+                "$(both2 jon_small rps)" "$J_SMALL" "$(verdict "$J_SMALL >= 90")"
+        printf '| throughput, 50-chunk streams, c=32 | %s req/s (%s) | %s req/s (%s) | %s%% | ≥ 90%% | %s |\n' \
+                "$(mean2 joff_stream50 rps)" "$(both2 joff_stream50 rps)" "$(mean2 jon_stream50 rps)" \
+                "$(both2 jon_stream50 rps)" "$J_STREAM" "$(verdict "$J_STREAM >= 90")"
+        printf '| 50-chunk stream, c=1, p50 (direct: %s µs) | %s µs (%s), +%s µs | %s µs (%s), +%s µs | %s%% | ≤ 110%% | %s |\n' \
+                "$J_P50_D" "$J_P50_OFF" "$(both2 joff_c1 p50_us)" "$(calc "$J_P50_OFF - $J_P50_D" 0)" \
+                "$J_P50_ON" "$(both2 jon_c1 p50_us)" "$(calc "$J_P50_ON - $J_P50_D" 0)" "$J_LAT" \
+                "$(verdict "$J_LAT <= 110")"
+        printf '| proxy CPU per request under load, small / 50-chunk stream | %s / %s µs | %s / %s µs | | | |\n' \
+                "$(per_req_us joff_small_1 proxy_cpu_s)" "$(per_req_us joff_stream50_1 proxy_cpu_s)" \
+                "$(per_req_us jon_small_1 proxy_cpu_s)" "$(per_req_us jon_stream50_1 proxy_cpu_s)"
+        echo
+        echo "The inspector open under load (issue 5): \`--tui\` in a detached tmux session (120x40, private socket) against a fresh headless proxy, both with the default journal, in turns. Paced: ${RATE} requests/s of 50-chunk streams for ${RATE_SECS} s, open loop (client.mjs rate; latency from the moment each request was due), twice each way. Saturation: wrk c=32, ${AB_SECS} s, twice each way."
+        echo
+        echo "| measurement | headless | --tui | --tui / headless | target | met |"
+        echo "|---|---|---|---|---|---|"
+        printf '| achieved rate at %s req/s offered | %s req/s | %s req/s | %s%% | ≥ 90%% | %s |\n' \
+                "$RATE" "$(rmean hl_rate achieved_rps 1)" "$(rmean tui_rate achieved_rps 1)" "$U_RATE" \
+                "$(verdict "$U_RATE >= 90")"
+        printf '| latency at %s req/s, p50 / p99 | %s / %s µs | %s / %s µs | | | |\n' "$RATE" \
+                "$(rmean hl_rate p50_us)" "$(rmean hl_rate p99_us)" "$(rmean tui_rate p50_us)" "$(rmean tui_rate p99_us)"
+        printf '| proxy CPU at %s req/s, all threads (main thread) | %s%% (%s%%) of a core | %s%% (%s%%, the inspector) | | | |\n' \
+                "$RATE" "$(cmean hl_rate proxy_cpu_pct)" "$(cmean hl_rate main_cpu_pct)" \
+                "$(cmean tui_rate proxy_cpu_pct)" "$(cmean tui_rate main_cpu_pct)"
+        printf '| saturation, small requests, c=32 | %s req/s (%s) | %s req/s (%s) | %s%% | ≥ 90%% | %s |\n' \
+                "$(mean2 hl_small rps)" "$(both2 hl_small rps)" "$(mean2 tui_small rps)" \
+                "$(both2 tui_small rps)" "$U_SMALL" "$(verdict "$U_SMALL >= 90")"
+        printf '| saturation, 50-chunk streams, c=32 | %s req/s (%s) | %s req/s (%s) | %s%% | ≥ 90%% | %s |\n' \
+                "$(mean2 hl_stream50 rps)" "$(both2 hl_stream50 rps)" "$(mean2 tui_stream50 rps)" \
+                "$(both2 tui_stream50 rps)" "$U_STREAM" "$(verdict "$U_STREAM >= 90")"
+        echo
+        printf -- '- errors in these runs: wrk %s, paced requests failed or unfinished %s.\n' "$AB_ERRORS" "$RATE_FAILED"
+        printf -- '- journal written by the journal-on proxy over its runs: %s MB.\n' "$(calc "$JOURNAL_BYTES / 1e6" 0)"
+        printf -- '- paced runs (each): headless %s and %s req/s, --tui %s and %s req/s; the client was at most %s ms behind its schedule.\n' \
+                "$(rk hl_rate_1 achieved_rps)" "$(rk hl_rate_2 achieved_rps)" "$(rk tui_rate_1 achieved_rps)" \
+                "$(rk tui_rate_2 achieved_rps)" "$(for r in hl_rate_1 hl_rate_2 tui_rate_1 tui_rate_2; do rk "$r" send_late_max_ms; done | sort -g | tail -1)"
+        printf -- '- records dropped for the inspector (its status bar): %s after the paced runs, %s after the saturation runs; RSS after the runs: --tui %s kB, headless %s kB.\n' \
+                "${TUI_DROPPED_RATE:-?}" "${TUI_DROPPED:-?}" "$TUI_RSS_KB" "$HL_RSS_KB"
+} >>"$TABLE"
+
 COMPILER_PATH=$(sed -nE 's/^CMAKE_C_COMPILER:[A-Z]+=(.*)/\1/p' "$BUILD/CMakeCache.txt")
 REV=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
-[ -z "$(git -C "$ROOT" status --porcelain -- src tests/fake_upstream.c 2>/dev/null)" ] ||
-        REV="$REV + uncommitted changes in src/"
+if [ "$SRC" != "$ROOT" ]; then
+        REV=${SRC_REV:-"$REV (built from $SRC)"}
+elif [ -n "$(git -C "$ROOT" status --porcelain -- src ui tests/fake_upstream.c 2>/dev/null)" ]; then
+        REV="$REV + uncommitted changes in src/ or ui/"
+fi
 FACTS=$WORK/facts.md
 {
         echo "Command: \`bench/run.sh\` (from the repository root; DURATION=$DURATION s per throughput run)."
