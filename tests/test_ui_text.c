@@ -73,6 +73,74 @@ static void test_fit(void **state)
         assert_string_equal(out, "abc");
 }
 
+static void test_cut(void **state)
+{
+        char out[64];
+        const char *wide = "ab\xe4\xb8\xad\xe6\x96\x87"
+                           "cd"; /* ab中文cd: 8 columns */
+        (void)state;
+        assert_int_equal(ui_text_cut("hello world", 11, 6, 40, out, sizeof(out)), 5);
+        assert_string_equal(out, "world");
+        assert_int_equal(ui_text_cut("hello world", 11, 2, 3, out, sizeof(out)), 3);
+        assert_string_equal(out, "llo");
+        assert_int_equal(ui_text_cut("abc", 3, 5, 10, out, sizeof(out)), 0);
+        assert_string_equal(out, "");
+        /* From column 2 the wide characters are whole. */
+        assert_int_equal(ui_text_cut(wide, strlen(wide), 2, 40, out, sizeof(out)), 6);
+        assert_string_equal(out, "\xe4\xb8\xad\xe6\x96\x87"
+                                 "cd");
+        /* From column 3 the left half of 中 is hidden: its right half shows as a space. */
+        assert_int_equal(ui_text_cut(wide, strlen(wide), 3, 40, out, sizeof(out)), 5);
+        assert_string_equal(out, " \xe6\x96\x87"
+                                 "cd");
+        /* A wide character crossing the right edge is left out, never split. */
+        assert_int_equal(ui_text_cut(wide, strlen(wide), 0, 3, out, sizeof(out)), 2);
+        assert_string_equal(out, "ab");
+        assert_int_equal(ui_text_cut(wide, strlen(wide), 1, 4, out, sizeof(out)), 3);
+        assert_string_equal(out, "b\xe4\xb8\xad");
+        /* An escape is one unit: \x1b cut at its second column shows three spaces. */
+        assert_int_equal(ui_text_cut("a\x1bz", 3, 2, 40, out, sizeof(out)), 4);
+        assert_string_equal(out, "   z");
+        assert_int_equal(ui_text_cut("a\tb", 3, 1, 40, out, sizeof(out)), 3);
+        assert_string_equal(out, "\\tb");
+        /* A small buffer stays terminated. */
+        ui_text_cut("abcdefgh", 8, 1, 40, out, 4);
+        assert_string_equal(out, "bcd");
+}
+
+static void test_window(void **state)
+{
+        char out[64];
+        const char *wide = "ab\xe4\xb8\xad\xe6\x96\x87"
+                           "cd";
+        (void)state;
+        /* Not scrolled: the right marker when text goes beyond the edge. */
+        assert_int_equal(ui_text_window("abcdefghij", 10, 0, 5, out, sizeof(out)), 5);
+        assert_string_equal(out, "abcd\xe2\x80\xa6");
+        assert_int_equal(ui_text_window("abcde", 5, 0, 5, out, sizeof(out)), 5);
+        assert_string_equal(out, "abcde");
+        /* Scrolled: the left marker covers column `from`. */
+        assert_int_equal(ui_text_window("abcdefghij", 10, 3, 5, out, sizeof(out)), 5);
+        assert_string_equal(out, "\xe2\x80\xa6"
+                                 "efg\xe2\x80\xa6");
+        assert_int_equal(ui_text_window("abcdefghij", 10, 5, 5, out, sizeof(out)), 5);
+        assert_string_equal(out, "\xe2\x80\xa6"
+                                 "ghij");
+        /* A line that ends left of the window still says it has text there. */
+        assert_int_equal(ui_text_window("ab", 2, 8, 5, out, sizeof(out)), 1);
+        assert_string_equal(out, "\xe2\x80\xa6");
+        assert_int_equal(ui_text_window("", 0, 8, 5, out, sizeof(out)), 0);
+        assert_string_equal(out, "");
+        /* Wide characters: never split at either edge; the right marker stays in the last
+         * column. */
+        assert_int_equal(ui_text_window(wide, strlen(wide), 2, 4, out, sizeof(out)), 4);
+        assert_string_equal(out, "\xe2\x80\xa6  \xe2\x80\xa6");
+        assert_int_equal(ui_text_window(wide, strlen(wide), 1, 5, out, sizeof(out)), 5);
+        assert_string_equal(out, "\xe2\x80\xa6\xe4\xb8\xad \xe2\x80\xa6");
+        assert_int_equal(ui_text_window("abc", 3, 0, 0, out, sizeof(out)), 0);
+        assert_string_equal(out, "");
+}
+
 static void test_find(void **state)
 {
         const char *h = "Hello World";
@@ -85,10 +153,9 @@ static void test_find(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-            cmocka_unit_test(test_width),
-            cmocka_unit_test(test_decode_invalid),
-            cmocka_unit_test(test_fit),
-            cmocka_unit_test(test_find),
+            cmocka_unit_test(test_width),  cmocka_unit_test(test_decode_invalid),
+            cmocka_unit_test(test_fit),    cmocka_unit_test(test_cut),
+            cmocka_unit_test(test_window), cmocka_unit_test(test_find),
         };
         return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -280,7 +280,7 @@ void ui_detail_open(struct ui *u, const char *request_id)
         u->detail_id = xstrdup(request_id);
         u->view = UI_VIEW_DETAIL;
         u->doc_valid = false;
-        u->dtop = u->dcur = 0;
+        u->dtop = u->dcur = u->dleft = 0;
 }
 
 void ui_detail_close(struct ui *u)
@@ -321,51 +321,141 @@ static const struct replay_request *current(struct ui *u)
                         u->dcur = (long)cur;
                         u->dtop = (long)top;
                 } else {
-                        u->dtop = u->dcur = 0;
+                        u->dtop = u->dcur = u->dleft = 0;
                 }
         }
         return r;
 }
 
-static void draw_line(struct ui *u, int y, size_t v)
+/* Columns the detail scrolls by with Left/Right. */
+#define HSTEP 8
+
+/* A piece of a detail line with its colour: the key, the value, the folded summary. */
+struct piece {
+        const char *s;
+        size_t n;
+        int pair, attr;
+};
+
+/* The pieces of visible line v after its indent (returned); more holds the folded summary. */
+static int pieces(const struct ui *u, size_t v, struct piece p[3], char *more, size_t moresz)
 {
         const struct ui_json_line *l = &u->doc.lines[u->doc.visible[v]];
         static const int pair[] = {0, UI_C_KEY, UI_C_STRING, UI_C_NUMBER, UI_C_LITERAL, 0};
-        int x = l->depth * 2, cols = u->cols;
-        const char *t = l->text;
-        size_t n = strlen(t);
+        int np = 0;
 
-        if (x >= cols)
-                return;
-        if (l->key_len) {
-                ui_attr(u, UI_C_KEY, 0, true);
-                x += ui_put(y, x, t, l->key_len, cols - x);
-                ui_attr(u, UI_C_KEY, 0, false);
-                t += l->key_len;
-                n -= l->key_len;
-        }
-        if (l->tok == UI_JSON_PLAIN && strchr(t, '\t')) {
-                /* A side-by-side line: left \t│\t right, each half its own column. */
-                const char *sep = strchr(t, '\t');
-                const char *right = strchr(sep + 1, '\t');
-                int half = (cols - 3) / 2;
-                ui_put(y, 0, t, (size_t)(sep - t), half);
-                ui_put(y, half + 1, "\xe2\x94\x82", 3, 1);
-                if (right)
-                        ui_put(y, half + 3, right + 1, strlen(right + 1), cols - half - 3);
-                return;
-        }
-        ui_attr(u, pair[l->tok], 0, true);
-        x += ui_put(y, x, t, n, cols - x);
-        ui_attr(u, pair[l->tok], 0, false);
+        if (l->key_len)
+                p[np++] = (struct piece){l->text, l->key_len, UI_C_KEY, 0};
+        p[np++] =
+            (struct piece){l->text + l->key_len, strlen(l->text + l->key_len), pair[l->tok], 0};
         if (l->opens && l->folded) {
-                char more[64];
-                snprintf(more, sizeof(more), " \xe2\x80\xa6 %zu %s %s", l->items,
+                snprintf(more, moresz, " \xe2\x80\xa6 %zu %s %s", l->items,
                          l->items == 1 ? "item" : "items", u->doc.lines[l->close].text);
-                ui_attr(u, 0, A_DIM, true);
-                ui_put(y, x, more, strlen(more), cols - x);
-                ui_attr(u, 0, A_DIM, false);
+                p[np++] = (struct piece){more, strlen(more), 0, A_DIM};
         }
+        return np;
+}
+
+/* A side-by-side line (diff tab): left \t│\t right; NULL for any other line. */
+static const char *side_by_side(const struct ui *u, size_t v)
+{
+        const struct ui_json_line *l = &u->doc.lines[u->doc.visible[v]];
+
+        return l->tok == UI_JSON_PLAIN && !l->key_len ? strchr(l->text, '\t') : NULL;
+}
+
+/* How far line v must scroll for its end to show: its width past the view's. */
+static long scroll_need(const struct ui *u, size_t v)
+{
+        const struct ui_json_line *l = &u->doc.lines[u->doc.visible[v]];
+        const char *sep = side_by_side(u, v);
+        struct piece p[3];
+        char more[64];
+        long w = l->depth * 2, view = u->cols;
+        int np, i;
+
+        if (sep) {
+                const char *right = strchr(sep + 1, '\t');
+                long a = ui_text_width(l->text, (size_t)(sep - l->text));
+                long b = right ? ui_text_width(right + 1, strlen(right + 1)) : 0;
+                view = (u->cols - 3) / 2;
+                w = a > b ? a : b;
+        } else {
+                np = pieces(u, v, p, more, sizeof(more));
+                for (i = 0; i < np; i++)
+                        w += ui_text_width(p[i].s, p[i].n);
+        }
+        return w > view ? w - view : 0;
+}
+
+/* Draws s[0..n) from its column `from`, at most cols columns, at (y, x). */
+static void put_cut(int y, int x, const char *s, size_t n, int from, int cols)
+{
+        char out[2048];
+
+        if (cols <= 0)
+                return;
+        ui_text_cut(s, n, from, cols, out, sizeof(out));
+        mvaddstr(y, x, out);
+}
+
+/* Draws s[0..n) through a window cols wide scrolled to u->dleft, at (y, x). */
+static void put_window(const struct ui *u, int y, int x, const char *s, size_t n, int cols)
+{
+        char out[2048];
+
+        if (cols <= 0)
+                return;
+        ui_text_window(s, n, (int)u->dleft, cols, out, sizeof(out));
+        mvaddstr(y, x, out);
+}
+
+static void draw_line(struct ui *u, int y, size_t v)
+{
+        const struct ui_json_line *l = &u->doc.lines[u->doc.visible[v]];
+        const char *sep = side_by_side(u, v);
+        struct piece p[3];
+        char more[64];
+        int np, i, cols = u->cols, hs = (int)u->dleft, indent = l->depth * 2, vx, total;
+        int first, last; /* the line's columns shown: [first, last) */
+        bool right;
+
+        if (sep) {
+                /* Each half its own column, both scrolled alike. */
+                const char *t = l->text, *rt = strchr(sep + 1, '\t');
+                int half = (cols - 3) / 2;
+                put_window(u, y, 0, t, (size_t)(sep - t), half);
+                ui_put(y, half + 1, "\xe2\x94\x82", 3, 1);
+                if (rt)
+                        put_window(u, y, half + 3, rt + 1, strlen(rt + 1), cols - half - 3);
+                return;
+        }
+        np = pieces(u, v, p, more, sizeof(more));
+        total = indent;
+        for (i = 0; i < np; i++)
+                total += ui_text_width(p[i].s, p[i].n);
+        /* Scrolled, column 0 is the left marker; text past the edge, the last column is the
+         * right one. */
+        right = total > hs + cols;
+        first = hs + (hs > 0);
+        last = hs + cols - right;
+        for (i = 0, vx = indent; i < np; i++) {
+                int w = ui_text_width(p[i].s, p[i].n), start = vx, from;
+
+                vx += w;
+                if (start + w <= first || start >= last)
+                        continue;
+                from = start < first ? first - start : 0;
+                ui_attr(u, p[i].pair, p[i].attr, true);
+                put_cut(y, start + from - hs, p[i].s, p[i].n, from, last - (start + from));
+                ui_attr(u, p[i].pair, p[i].attr, false);
+        }
+        ui_attr(u, 0, A_DIM, true);
+        if (hs > 0 && indent < first && total > indent)
+                mvaddstr(y, 0, "\xe2\x80\xa6");
+        if (right)
+                mvaddstr(y, cols - 1, "\xe2\x80\xa6");
+        ui_attr(u, 0, A_DIM, false);
 }
 
 void ui_detail_draw(struct ui *u, int y, int h)
@@ -424,10 +514,40 @@ int ui_detail_key(struct ui *u, enum ui_action a, int h)
                 return UI_REDRAW;
         case UI_ACT_NEXT_TAB:
                 u->tab = (u->tab + 1) % UI_TAB_COUNT;
+                u->dleft = 0;
                 return UI_REDRAW;
         case UI_ACT_PREV_TAB:
                 u->tab = (u->tab + UI_TAB_COUNT - 1) % UI_TAB_COUNT;
+                u->dleft = 0;
                 return UI_REDRAW;
+        case UI_ACT_SCROLL_LEFT:
+                u->dleft = u->dleft > HSTEP ? u->dleft - HSTEP : 0;
+                return UI_REDRAW;
+        case UI_ACT_LINE_START:
+                u->dleft = 0;
+                return UI_REDRAW;
+        case UI_ACT_SCROLL_RIGHT:
+        case UI_ACT_LINE_END: {
+                /* Right stops once the longest line on screen ends in view; > shows the end
+                 * of the line under the cursor. */
+                long need = 0, i;
+                if (!u->doc_valid)
+                        return UI_HANDLED;
+                if (a == UI_ACT_LINE_END) {
+                        if (u->dcur >= 0 && (size_t)u->dcur < u->doc.n_visible)
+                                need = scroll_need(u, (size_t)u->dcur);
+                        u->dleft = need;
+                        return UI_REDRAW;
+                }
+                for (i = u->dtop; i <= u->dtop + h && (size_t)i < u->doc.n_visible; i++) {
+                        long n = scroll_need(u, (size_t)i);
+                        if (n > need)
+                                need = n;
+                }
+                if (u->dleft < need)
+                        u->dleft = u->dleft + HSTEP < need ? u->dleft + HSTEP : need;
+                return UI_REDRAW;
+        }
         case UI_ACT_UP:
                 u->dcur--;
                 break;

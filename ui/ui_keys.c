@@ -46,9 +46,13 @@ const struct ui_key ui_keys[] = {
 
     {'q', UI_CTX_DETAIL, UI_ACT_BACK, "back to the list"},
     {'\t', UI_CTX_DETAIL, UI_ACT_NEXT_TAB, "next tab"},
-    {KEY_RIGHT, UI_CTX_DETAIL, UI_ACT_NEXT_TAB, "next tab"},
     {KEY_BTAB, UI_CTX_DETAIL, UI_ACT_PREV_TAB, "previous tab"},
-    {KEY_LEFT, UI_CTX_DETAIL, UI_ACT_PREV_TAB, "previous tab"},
+    {KEY_RIGHT, UI_CTX_DETAIL, UI_ACT_SCROLL_RIGHT, "scroll right 8 columns (long lines)"},
+    {'l', UI_CTX_DETAIL, UI_ACT_SCROLL_RIGHT, "scroll right 8 columns (long lines)"},
+    {KEY_LEFT, UI_CTX_DETAIL, UI_ACT_SCROLL_LEFT, "scroll left 8 columns"},
+    {'h', UI_CTX_DETAIL, UI_ACT_SCROLL_LEFT, "scroll left 8 columns"},
+    {'<', UI_CTX_DETAIL, UI_ACT_LINE_START, "scroll back to the start of the lines"},
+    {'>', UI_CTX_DETAIL, UI_ACT_LINE_END, "scroll to the end of the line under the cursor"},
     {'\n', UI_CTX_DETAIL, UI_ACT_TOGGLE_FOLD, "fold / unfold the { or [ under the cursor"},
     {KEY_ENTER, UI_CTX_DETAIL, UI_ACT_TOGGLE_FOLD, "fold / unfold the { or [ under the cursor"},
     {' ', UI_CTX_DETAIL, UI_ACT_TOGGLE_FOLD, "fold / unfold the { or [ under the cursor"},
@@ -106,7 +110,7 @@ const char *ui_keys_name(int key, char *tmp, size_t n)
         case KEY_END:
                 return "End";
         case KEY_BTAB:
-                return "S-Tab";
+                return "Shift-Tab";
         case KEY_ENTER:
                 return "KpEnter";
         case '\n':

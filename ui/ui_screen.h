@@ -92,7 +92,8 @@ struct ui {
         enum ui_tab doc_tab;
         bool doc_valid;
         long dtop;
-        long dcur; /* visible line under the cursor */
+        long dcur;  /* visible line under the cursor */
+        long dleft; /* horizontal scroll: the first column shown */
 
         /* Compare: a re-send against its original, by request id. */
         char *cmp_orig, *cmp_resend;

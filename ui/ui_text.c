@@ -6,6 +6,7 @@
 #include "ui_text.h"
 
 #include <ctype.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <wchar.h>
@@ -185,6 +186,103 @@ int ui_text_fit(const char *s, size_t n, int cols, int pad, char *out, size_t ou
                 out[o++] = ' ';
                 w++;
         }
+        out[o] = '\0';
+        return w;
+}
+
+/* Appends k bytes of b, keeping room for the NUL; false when they do not fit. */
+static bool put_bytes(char *out, size_t outsz, size_t *o, const char *b, size_t k)
+{
+        if (*o + k >= outsz)
+                return false;
+        memcpy(out + *o, b, k);
+        *o += k;
+        return true;
+}
+
+int ui_text_cut(const char *s, size_t n, int from, int cols, char *out, size_t outsz)
+{
+        size_t i = 0, o = 0;
+        int x = 0, w = 0; /* x: the line's column; w: the columns written */
+
+        if (outsz == 0)
+                return 0;
+        if (from < 0)
+                from = 0;
+        while (i < n && w < cols) {
+                unsigned cp;
+                char tmp[8], b[4];
+                const char *e;
+                int cw;
+                size_t used = ui_text_decode(s + i, n - i, &cp), k;
+
+                e = escape(cp, tmp);
+                if (!e && wcwidth((wchar_t)cp) < 0)
+                        cp = 0xfffd;
+                cw = e ? (int)strlen(e) : ui_text_cp_width(cp);
+                i += used;
+                if (x + cw <= from) {
+                        x += cw;
+                        continue;
+                }
+                if (x < from) {
+                        /* Straddles the left edge: its visible columns as spaces. */
+                        cw -= from - x;
+                        x = from;
+                        for (; cw > 0 && w < cols && put_bytes(out, outsz, &o, " ", 1); cw--) {
+                                w++;
+                                x++;
+                        }
+                        continue;
+                }
+                if (w + cw > cols)
+                        break;
+                if (e) {
+                        if (!put_bytes(out, outsz, &o, e, strlen(e)))
+                                break;
+                } else {
+                        k = put_cp(b, sizeof(b), cp);
+                        if (!put_bytes(out, outsz, &o, b, k))
+                                break;
+                }
+                w += cw;
+                x += cw;
+        }
+        out[o] = '\0';
+        return w;
+}
+
+int ui_text_window(const char *s, size_t n, int from, int cols, char *out, size_t outsz)
+{
+        static const char ell[] = "\xe2\x80\xa6";
+        int total = ui_text_width(s, n), w = 0, left, right, got;
+        size_t o = 0;
+
+        if (outsz == 0)
+                return 0;
+        out[0] = '\0';
+        if (cols <= 0)
+                return 0;
+        if (from < 0)
+                from = 0;
+        left = from > 0 && total > 0;
+        right = total > from + cols;
+        if (left && put_bytes(out, outsz, &o, ell, 3))
+                w++;
+        if (cols - w - right <= 0) {
+                if (right && w < cols && put_bytes(out, outsz, &o, ell, 3))
+                        w++;
+                out[o] = '\0';
+                return w;
+        }
+        got = ui_text_cut(s, n, from + w, cols - w - right, out + o, outsz - o);
+        o += strlen(out + o);
+        w += got;
+        /* A wide character left out at the edge: the marker still goes in the last column. */
+        while (right && w < cols - 1 && put_bytes(out, outsz, &o, " ", 1))
+                w++;
+        if (right && put_bytes(out, outsz, &o, ell, 3))
+                w++;
         out[o] = '\0';
         return w;
 }

@@ -27,6 +27,22 @@ int ui_text_width(const char *s, size_t n);
  */
 int ui_text_fit(const char *s, size_t n, int cols, int pad, char *out, size_t outsz);
 
+/*
+ * Horizontal scrolling: writes s[0..n) escaped, from display column `from` on, into out (outsz
+ * bytes, always NUL-terminated), at most cols columns and no ellipsis. A character is never
+ * split: one that straddles `from` (a wide character, an escape like \x1b) shows as spaces for
+ * its visible columns, and one that would cross the right edge is left out. Returns the columns
+ * written.
+ */
+int ui_text_cut(const char *s, size_t n, int from, int cols, char *out, size_t outsz);
+
+/*
+ * s[0..n) as seen through a window cols wide scrolled to column `from`: like ui_text_cut, but
+ * the first column is "…" when from > 0 and the line has text (hidden on the left) and the last
+ * is "…" when text lies beyond the right edge. Returns the columns written.
+ */
+int ui_text_window(const char *s, size_t n, int from, int cols, char *out, size_t outsz);
+
 /* Case-insensitive (ASCII) substring search of needle in hay[0..n); NULL when absent. */
 const char *ui_text_find(const char *hay, size_t n, const char *needle);
 

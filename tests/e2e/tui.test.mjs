@@ -167,6 +167,40 @@ test('the real Claude Code CLI through the inspecting proxy', T, async () => {
   assert.match(s, /session [0-9a-f-]{8}/, 'grouped under the Claude Code session');
 });
 
+test('a long line scrolls sideways: Right reveals what was beyond the edge, Tab still tabs', T,
+  async () => {
+    const long = `LONGHEAD ${'x'.repeat(150)} 中文 ${'y'.repeat(60)} TAILMARK`;
+    assert.equal(await post('m-text', { content: long }), 200);
+    await waitScreen(/(done\s+m-text[^\n]*\n[^]*){4}/, 'the long request\'s row');
+    keys('End', 'Enter');
+    await waitScreen(/client request │ upstream request/, 'the detail tabs');
+    // The detail opens on the tab last shown: Tab round to the client request (not the diff,
+    // whose left half has the line too).
+    for (let i = 0; i < 7 && !/^ +"content": "LONGHEAD[^│]*$/m.test(screen()); i++) {
+      keys('Tab');
+      await new Promise((r) => setTimeout(r, 150));
+    }
+    let s = await waitScreen(/"content": "LONGHEAD x+…/, 'the long line cut at the right edge');
+    assert.doesNotMatch(s, /TAILMARK/);
+    // The cursor onto the "content" line (after {, model, max_tokens, stream, messages, {, role),
+    // for > below; Right then stops once the longest line on screen ends in view.
+    keys(...Array(7).fill('Down'));
+    keys(...Array(40).fill('Right'));
+    s = await waitScreen(/TAILMARK"/, 'the end of the long line after Right');
+    assert.match(s, /^…x+ 中文 y+ TAILMARK"$/m, 'the left marker; the wide characters whole');
+    assert.doesNotMatch(s, /LONGHEAD/);
+    keys('Left', 'Left');
+    s = await waitScreen(/^…[^\n]*y+…$/m, 'Left scrolls back: text beyond the right edge again');
+    keys('<');
+    s = await waitScreen(/"content": "LONGHEAD/, 'back at the start of the lines');
+    keys('>');
+    await waitScreen(/TAILMARK"/, '> shows the end of the line under the cursor');
+    keys('Tab');
+    await waitScreen(/"model": "text"/, 'Tab still switches tabs');
+    keys('Escape');
+    await waitScreen(/time\s+state\s+requested/, 'the list again');
+  });
+
 test('resize to 40x10 shows the too-small notice, and back restores the list', T,
   async () => {
     tmux('resize-window', '-t', 'cp', '-x', '40', '-y', '10');
