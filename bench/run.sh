@@ -22,7 +22,7 @@
 # then prints a table and writes it into bench/RESULTS.md between the results markers (the
 # analysis written below them is kept).
 #
-#   bench/run.sh                  the whole run (~3 minutes)
+#   bench/run.sh                  the whole run (~3.5 minutes)
 #   DURATION=3 bench/run.sh       shorter wrk runs, for trying changes
 #   NO_RESULTS=1 bench/run.sh     print only; leave RESULTS.md alone
 #   SRC=DIR BUILD=DIR2 bench/run.sh   build the tree in DIR (e.g. a `git archive HEAD` export, when
