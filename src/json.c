@@ -182,7 +182,8 @@ void json_append_string(struct buf *b, const char *s, size_t n)
         const unsigned char *p = (const unsigned char *)s;
         size_t i = 0;
 
-        buf_reserve(b, n + 2);
+        /* Most text needs no escape: one reserve covers it, and a little more. */
+        buf_reserve(b, n + n / 8 + 2);
         buf_putc(b, '"');
         while (i < n) {
                 unsigned char c = p[i];
@@ -199,23 +200,23 @@ void json_append_string(struct buf *b, const char *s, size_t n)
                 c = p[i];
                 switch (c) {
                 case '"':
-                        buf_puts(b, "\\\"");
+                        buf_append(b, "\\\"", 2);
                         i++;
                         continue;
                 case '\\':
-                        buf_puts(b, "\\\\");
+                        buf_append(b, "\\\\", 2);
                         i++;
                         continue;
                 case '\n':
-                        buf_puts(b, "\\n");
+                        buf_append(b, "\\n", 2);
                         i++;
                         continue;
                 case '\r':
-                        buf_puts(b, "\\r");
+                        buf_append(b, "\\r", 2);
                         i++;
                         continue;
                 case '\t':
-                        buf_puts(b, "\\t");
+                        buf_append(b, "\\t", 2);
                         i++;
                         continue;
                 default:
