@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "ui_keys.h"
+#include "ui_screen.h"
 
 #include <curses.h>
 #include <stdio.h>
@@ -109,6 +110,35 @@ static void test_doc_table(void **state)
         free(want);
 }
 
+/* The help overlay is as wide as its longest line plus a margin each side (so the list behind
+ * does not show through on its right), centred, and never wider than the screen. */
+static void test_help_box(void **state)
+{
+        static char lines[128][160];
+        int n = ui_help_lines(lines, 128), i, longest = 0;
+        struct ui_box b;
+        (void)state;
+        assert_true(n > 10 && n < 128);
+        for (i = 0; i < n; i++) {
+                int w = (int)strlen(lines[i]); /* the lines are ASCII */
+                if (w > longest)
+                        longest = w;
+        }
+        assert_true(longest > 40);
+        ui_help_box(120, 40, &b);
+        assert_int_equal(b.w, longest + 2);
+        assert_int_equal(b.x, (120 - b.w) / 2);
+        assert_int_equal(b.h, 37); /* more lines than fit: rows less the bottom lines and one */
+        ui_help_box(200, 120, &b);
+        assert_int_equal(b.w, longest + 2);
+        assert_int_equal(b.h, n + 2);
+        assert_int_equal(b.y, (120 - 2 - b.h) / 2);
+        ui_help_box(50, 10, &b);
+        assert_int_equal(b.w, 48);
+        assert_int_equal(b.x, 1);
+        assert_true(b.y >= 0 && b.y + b.h <= 8);
+}
+
 int main(int argc, char **argv)
 {
         if (argc > 1 && !strcmp(argv[1], "--doc-table")) {
@@ -122,6 +152,7 @@ int main(int argc, char **argv)
             cmocka_unit_test(test_every_action_bound),
             cmocka_unit_test(test_lookup),
             cmocka_unit_test(test_doc_table),
+            cmocka_unit_test(test_help_box),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

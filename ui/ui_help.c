@@ -4,12 +4,14 @@
  */
 #include "ui_screen.h"
 
+#include "ui_text.h"
+
 #include <stdio.h>
 #include <string.h>
 
 #define MAX_HELP 128
 
-static int help_lines(char lines[][160], int max)
+int ui_help_lines(char lines[][160], int max)
 {
         int n = 0;
         size_t i, k;
@@ -43,33 +45,63 @@ static int help_lines(char lines[][160], int max)
         return n;
 }
 
+static const char title[] = " keys (Esc, q or ? closes) ";
+
+void ui_help_box(int cols, int rows, struct ui_box *b)
+{
+        static char lines[MAX_HELP][160];
+        int n = ui_help_lines(lines, MAX_HELP), i, w = ui_text_width(title, strlen(title));
+
+        /* As wide as the longest line plus a column each side, so nothing behind shows through
+         * on the right; capped at the screen less a column each side, and centred. */
+        for (i = 0; i < n; i++) {
+                int lw = ui_text_width(lines[i], strlen(lines[i]));
+                if (lw > w)
+                        w = lw;
+        }
+        b->w = w + 2;
+        if (b->w > cols - 2)
+                b->w = cols - 2;
+        /* The title row, the lines and a blank row, above the message and status lines. */
+        b->h = n + 2;
+        if (b->h > rows - 3)
+                b->h = rows - 3;
+        if (b->w < 0)
+                b->w = 0;
+        if (b->h < 0)
+                b->h = 0;
+        b->x = (cols - b->w) / 2;
+        b->y = (rows - 2 - b->h) / 2;
+        if (b->y < 0)
+                b->y = 0;
+}
+
 void ui_help_draw(struct ui *u)
 {
         static char lines[MAX_HELP][160];
-        int n = help_lines(lines, MAX_HELP), i, w = u->cols - 4, h = u->rows - 4;
-        const char *title = " keys (Esc, q or ? closes) ";
+        struct ui_box b;
+        int n = ui_help_lines(lines, MAX_HELP), i;
 
-        if (w > 90)
-                w = 90;
-        if (u->help_top > n - (h - 2))
-                u->help_top = n - (h - 2);
+        ui_help_box(u->cols, u->rows, &b);
+        if (u->help_top > n - (b.h - 2))
+                u->help_top = n - (b.h - 2);
         if (u->help_top < 0)
                 u->help_top = 0;
-        for (i = 0; i < h; i++) {
+        for (i = 0; i < b.h; i++) {
                 ui_attr(u, 0, A_REVERSE * !u->color, true);
-                mvhline(2 + i, 2, ' ', w);
+                mvhline(b.y + i, b.x, ' ', b.w);
                 ui_attr(u, 0, A_REVERSE * !u->color, false);
         }
         ui_attr(u, UI_C_BAR, A_BOLD, true);
-        mvhline(2, 2, ' ', w);
-        ui_put(2, 3, title, strlen(title), w - 2);
+        mvhline(b.y, b.x, ' ', b.w);
+        ui_put(b.y, b.x + 1, title, strlen(title), b.w - 2);
         ui_attr(u, UI_C_BAR, A_BOLD, false);
-        for (i = 0; i < h - 2 && u->help_top + i < n; i++) {
+        for (i = 0; i < b.h - 2 && u->help_top + i < n; i++) {
                 const char *l = lines[u->help_top + i];
                 bool head = l[0] != ' ';
                 if (head)
                         ui_attr(u, 0, A_BOLD, true);
-                ui_put(3 + i, 3, l, strlen(l), w - 2);
+                ui_put(b.y + 1 + i, b.x + 1, l, strlen(l), b.w - 2);
                 if (head)
                         ui_attr(u, 0, A_BOLD, false);
         }

@@ -136,6 +136,15 @@ int ui_compare_key(struct ui *u, enum ui_action a, int h);
 void ui_picker_draw(struct ui *u);
 int ui_picker_key(struct ui *u, int key);
 
+/* The help overlay's lines, generated from the key table: a screen's name, then "  keys  help"
+ * lines. Returns how many (at most max). */
+int ui_help_lines(char lines[][160], int max);
+struct ui_box {
+        int y, x, h, w;
+};
+/* Where the help overlay goes on a cols x rows screen: as wide as its longest line, capped at
+ * the screen, centred. */
+void ui_help_box(int cols, int rows, struct ui_box *b);
 void ui_help_draw(struct ui *u);
 int ui_help_key(struct ui *u, int key);
 
