@@ -211,6 +211,21 @@ static void request_free(struct replay_request *r)
         free(r);
 }
 
+void replay_request_release_stream(struct replay_request *r)
+{
+        size_t kept = 0;
+
+        for (size_t i = 0; i < r->n_records; i++) {
+                struct replay_record *rec = &r->records[i];
+                if (rec->kind == RECORD_UPSTREAM_CHUNK || rec->kind == RECORD_CLIENT_EVENT)
+                        free(rec->line);
+                else
+                        r->records[kept++] = *rec;
+        }
+        r->n_records = kept;
+        r->released = true;
+}
+
 void replay_journal_free(struct replay_journal *j)
 {
         if (j == NULL)

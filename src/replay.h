@@ -53,7 +53,8 @@ struct replay_request {
         char *replay_of; /* the original's request id when this is a re-send */
         char *error;     /* "where: message" of the last error record, or NULL */
         bool failed;
-        bool ended; /* the `end` record was seen */
+        bool ended;    /* the `end` record was seen */
+        bool released; /* its chunk and stream-event records were released (see below) */
 
         struct replay_record *records; /* in journal order */
         size_t n_records;
@@ -135,6 +136,13 @@ struct replay_session *replay_journal_session(const struct replay_journal *j, co
  */
 struct replay_session *replay_journal_find_session(const struct replay_journal *j, const char *id,
                                                    bool *ambiguous);
+
+/*
+ * Frees the lines of r's upstream_chunk and client_event records, the bulk of a streamed
+ * request, keeping its summary and every other record. The inspector does this for old finished
+ * requests so that a day of traffic fits in memory; the journal still has the bytes.
+ */
+void replay_request_release_stream(struct replay_request *r);
 
 void replay_session_totals(const struct replay_session *s, struct replay_totals *out);
 

@@ -418,6 +418,26 @@ static char *listing(const struct replay_journal *j, const struct replay_session
         return text;
 }
 
+static void test_release_stream(void **state)
+{
+        struct replay_journal *j = load(DAY);
+        struct replay_request *r = replay_journal_request(j, A1);
+        long in = r->input_tokens, out = r->output_tokens;
+
+        (void)state;
+        replay_request_release_stream(r);
+        assert_true(r->released);
+        for (size_t i = 0; i < r->n_records; i++) {
+                assert_int_not_equal(r->records[i].kind, RECORD_UPSTREAM_CHUNK);
+                assert_int_not_equal(r->records[i].kind, RECORD_CLIENT_EVENT);
+        }
+        assert_non_null(replay_request_find(r, RECORD_CLIENT_REQUEST));
+        assert_non_null(replay_request_find(r, RECORD_END));
+        assert_int_equal(r->input_tokens, in);
+        assert_int_equal(r->output_tokens, out);
+        replay_journal_free(j);
+}
+
 static void test_listing(void **state)
 {
         struct replay_journal *j = load(DAY);
@@ -465,6 +485,7 @@ int main(void)
             cmocka_unit_test(test_incremental),
             cmocka_unit_test(test_add_record),
             cmocka_unit_test(test_bad_input),
+            cmocka_unit_test(test_release_stream),
             cmocka_unit_test(test_listing),
         };
 

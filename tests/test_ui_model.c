@@ -129,6 +129,51 @@ static void test_config_prices_from_ring_record(void **state)
         ui_model_fini(&m);
 }
 
+/* One live record, as the core would send it through the ring. */
+static void feed(struct ui_model *m, uint64_t seq, enum record_kind kind, const char *id,
+                 const char *fields, bool raw)
+{
+        struct record r;
+
+        memset(&r, 0, sizeof r);
+        r.seq = seq;
+        r.kind = kind;
+        r.raw = raw;
+        snprintf(r.request_id, sizeof r.request_id, "%s", id);
+        snprintf(r.session, sizeof r.session, "s");
+        r.payload = record_payload_new(fields, strlen(fields));
+        ui_model_add_record(m, &r);
+        record_payload_unref(r.payload);
+}
+
+static void test_old_streams_released(void **state)
+{
+        struct ui_model m;
+        uint64_t seq = 0;
+        const size_t n = 1400; /* 3 records each: past the compaction check */
+
+        (void)state;
+        ui_model_init(&m);
+        for (size_t i = 0; i < n; i++) {
+                char id[32];
+                snprintf(id, sizeof id, "req_%zu", i);
+                feed(&m, ++seq, RECORD_CLIENT_REQUEST, id,
+                     "\"method\":\"POST\",\"path\":\"/v1/messages\",\"body\":{}", false);
+                feed(&m, ++seq, RECORD_CLIENT_EVENT, id, "event: ping\ndata: {}\n\n", true);
+                feed(&m, ++seq, RECORD_END, id, "\"status\":200,\"failed\":false", false);
+        }
+        assert_int_equal(m.j->n_requests, n);
+        /* The oldest lost their stream bytes, the newest 500 kept them; all kept summaries. */
+        assert_true(m.j->requests[0]->released);
+        assert_null(replay_request_find(m.j->requests[0], RECORD_CLIENT_EVENT));
+        assert_non_null(replay_request_find(m.j->requests[0], RECORD_CLIENT_REQUEST));
+        assert_int_equal(m.j->requests[0]->status, 200);
+        assert_false(m.j->requests[n - 1]->released);
+        assert_non_null(replay_request_find(m.j->requests[n - 1], RECORD_CLIENT_EVENT));
+        assert_false(m.j->requests[n - 500]->released);
+        ui_model_fini(&m);
+}
+
 static void test_filter_parse(void **state)
 {
         struct ui_filter f;
@@ -209,6 +254,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_rows_and_states),
             cmocka_unit_test(test_config_prices_from_ring_record),
+            cmocka_unit_test(test_old_streams_released),
             cmocka_unit_test(test_filter_parse),
             cmocka_unit_test(test_filter_rows),
             cmocka_unit_test(test_search),

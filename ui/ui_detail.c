@@ -198,7 +198,10 @@ void ui_detail_build(const struct replay_request *r, enum ui_tab tab, struct ui_
                 } else if (out.len) {
                         ui_json_build_text(d, out.data, out.len);
                 } else {
-                        const char *none = o ? "(no body yet)" : "(no upstream response)";
+                        const char *none = r->released ? "(stream released from memory: an "
+                                                         "older request; the journal has it)"
+                                           : o         ? "(no body yet)"
+                                                       : "(no upstream response)";
                         ui_json_build_text(d, none, strlen(none));
                 }
                 break;
@@ -215,7 +218,10 @@ void ui_detail_build(const struct replay_request *r, enum ui_tab tab, struct ui_
                         ui_json_build_text(d, out.data, out.len);
                 } else {
                         o = last_of(r, RECORD_CLIENT_RESPONSE);
-                        build_body(d, o, "(no answer yet)");
+                        build_body(d, o,
+                                   r->released ? "(stream released from memory: an older "
+                                                 "request; the journal has it)"
+                                               : "(no answer yet)");
                 }
                 buf_fini(&ev);
                 break;

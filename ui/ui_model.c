@@ -153,6 +153,28 @@ static void take_other(struct ui_model *m, size_t before)
         }
 }
 
+/*
+ * A day of streamed traffic is mostly chunk and event records. Once a request is finished and
+ * older than the newest UI_KEEP_STREAMS requests, its stream bytes are released (the journal
+ * still has them); summaries and bodies stay. Checked every so many records, not on each.
+ */
+#define UI_KEEP_STREAMS  500
+#define UI_COMPACT_EVERY 4096
+
+static void compact(struct ui_model *m)
+{
+        size_t n = m->j->n_requests;
+
+        for (size_t i = m->compacted_upto; i + UI_KEEP_STREAMS < n; i++) {
+                struct replay_request *r = m->j->requests[i];
+                if (!r->ended) /* still running: keep it, and look again next time */
+                        break;
+                if (!r->released)
+                        replay_request_release_stream(r);
+                m->compacted_upto = i + 1;
+        }
+}
+
 void ui_model_add_record(struct ui_model *m, const struct record *rec)
 {
         size_t before = m->j->n_other;
@@ -160,6 +182,8 @@ void ui_model_add_record(struct ui_model *m, const struct record *rec)
         if (replay_journal_add_record(m->j, rec) == 0)
                 m->records++;
         take_other(m, before);
+        if (m->records % UI_COMPACT_EVERY == 0)
+                compact(m);
         m->dirty = true;
 }
 

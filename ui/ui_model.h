@@ -55,7 +55,8 @@ struct ui_model {
         struct ui_filter filter;
         struct ui_row *rows;
         size_t n_rows, cap_rows;
-        bool dirty; /* rows need rebuilding */
+        bool dirty;            /* rows need rebuilding */
+        size_t compacted_upto; /* requests before this index had their streams released */
 
         /* Totals over every request (not only the filtered ones). */
         size_t live; /* requests not ended */
