@@ -172,6 +172,23 @@ static void test_old_streams_released(void **state)
         assert_non_null(replay_request_find(m.j->requests[n - 1], RECORD_CLIENT_EVENT));
         assert_false(m.j->requests[n - 500]->released);
         ui_model_fini(&m);
+
+        /* Requests whose end record was lost to a full ring are released too, and no longer
+         * count as live. */
+        ui_model_init(&m);
+        for (size_t i = 0; i < n; i++) {
+                char id[32];
+                snprintf(id, sizeof id, "req_%zu", i);
+                feed(&m, ++seq, RECORD_CLIENT_REQUEST, id,
+                     "\"method\":\"POST\",\"path\":\"/v1/messages\",\"body\":{}", false);
+                feed(&m, ++seq, RECORD_CLIENT_EVENT, id, "event: ping\ndata: {}\n\n", true);
+                feed(&m, ++seq, RECORD_CLIENT_EVENT, id, "event: ping\ndata: {}\n\n", true);
+        }
+        assert_true(m.j->requests[0]->released);
+        assert_int_equal(ui_request_state(m.j->requests[0]), UI_ERROR);
+        ui_model_refresh(&m);
+        assert_true(m.live < 600); /* the check runs every 4096 records */
+        ui_model_fini(&m);
 }
 
 static void test_filter_parse(void **state)

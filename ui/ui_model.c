@@ -165,14 +165,13 @@ static void compact(struct ui_model *m)
 {
         size_t n = m->j->n_requests;
 
-        for (size_t i = m->compacted_upto; i + UI_KEEP_STREAMS < n; i++) {
-                struct replay_request *r = m->j->requests[i];
-                if (!r->ended) /* still running: keep it, and look again next time */
-                        break;
-                if (!r->released)
-                        replay_request_release_stream(r);
-                m->compacted_upto = i + 1;
-        }
+        /* Unended ones too: that far back, a request without an end record lost it to a full
+         * ring (or is an hours-long stream, whose bytes the journal still has). */
+        for (size_t i = m->compacted_upto; i + UI_KEEP_STREAMS < n; i++)
+                if (!m->j->requests[i]->released)
+                        replay_request_release_stream(m->j->requests[i]);
+        if (n > UI_KEEP_STREAMS)
+                m->compacted_upto = n - UI_KEEP_STREAMS;
 }
 
 void ui_model_add_record(struct ui_model *m, const struct record *rec)
@@ -201,7 +200,8 @@ enum ui_state ui_request_state(const struct replay_request *r)
 {
         size_t i;
 
-        if (r->failed || r->status >= 400 || (!r->ended && r->error))
+        /* Released without an end record: its end was dropped, it will never arrive. */
+        if (r->failed || r->status >= 400 || (!r->ended && (r->error || r->released)))
                 return UI_ERROR;
         if (r->ended)
                 return UI_DONE;
@@ -411,7 +411,7 @@ void ui_model_refresh(struct ui_model *m)
                 const struct replay_request *r = j->requests[i];
                 double usd;
 
-                if (!r->ended)
+                if (!r->ended && !r->released)
                         m->live++;
                 if (r->has_usage) {
                         m->input_tokens += r->input_tokens;
