@@ -11,6 +11,7 @@
 #include "buf.h"
 #include "json.h"
 #include "record.h"
+#include "ui_stream.h"
 #include "ui_text.h"
 
 #include <stdio.h>
@@ -97,44 +98,24 @@ static void block_delta(struct answer *a, int idx, const cJSON *d)
         buf_puts(&a->tools[idx], s);
 }
 
+static void on_event(void *arg, const char *type, int index, const cJSON *ev)
+{
+        struct answer *a = arg;
+
+        if (type != NULL && strcmp(type, "content_block_start") == 0)
+                block_start(a, index, json_get(ev, "content_block"));
+        else if (type != NULL && strcmp(type, "content_block_delta") == 0)
+                block_delta(a, index, json_get(ev, "delta"));
+}
+
 /* The answer from the events a stream sent to the client. */
 static void from_events(const struct replay_request *r, struct answer *a)
 {
         struct buf all;
-        const char *p;
-        size_t i;
 
         buf_init(&all);
-        for (i = 0; i < r->n_records; i++) {
-                cJSON *o;
-                const char *d;
-
-                if (r->records[i].kind != RECORD_CLIENT_EVENT)
-                        continue;
-                o = replay_record_parse(&r->records[i]);
-                d = json_get_str(o, "data");
-                if (d)
-                        buf_puts(&all, d);
-                cJSON_Delete(o);
-        }
-        p = buf_str(&all);
-        while (p && (p = strstr(p, "data: ")) != NULL) {
-                const char *end = strchr(p, '\n');
-                size_t len = end ? (size_t)(end - p - 6) : strlen(p + 6);
-                cJSON *ev = json_parse(p + 6, len, NULL);
-                const char *type = json_get_str(ev, "type");
-                double idx = -1;
-
-                p = end ? end + 1 : p + 6 + len;
-                if (!ev)
-                        continue;
-                json_get_num(ev, "index", &idx);
-                if (type && !strcmp(type, "content_block_start"))
-                        block_start(a, (int)idx, json_get(ev, "content_block"));
-                else if (type && !strcmp(type, "content_block_delta"))
-                        block_delta(a, (int)idx, json_get(ev, "delta"));
-                cJSON_Delete(ev);
-        }
+        ui_stream_gather(r, RECORD_CLIENT_EVENT, &all);
+        ui_stream_each_event(buf_str(&all), on_event, a);
         buf_fini(&all);
 }
 

@@ -13,6 +13,7 @@
 #include "buf.h"
 #include "json.h"
 #include "record.h"
+#include "ui_stream.h"
 #include "ui_text.h"
 
 #include <stdio.h>
@@ -44,74 +45,53 @@ static cJSON *last_of(const struct replay_request *r, int kind)
         return NULL;
 }
 
-/* Concatenates the `data` members of every record of that kind. */
-static void gather(const struct replay_request *r, int kind, struct buf *out)
+/* Each content block's text, tool input or thinking, by index, with its kind and name. */
+struct blocks {
+        struct buf text[64];
+        char *names[64];
+        int n;
+};
+
+static void on_block_event(void *arg, const char *type, int idx, const cJSON *ev)
 {
-        size_t i;
+        struct blocks *b = arg;
 
-        for (i = 0; i < r->n_records; i++) {
-                cJSON *o;
-                const char *d;
-
-                if (r->records[i].kind != kind)
-                        continue;
-                o = replay_record_parse(&r->records[i]);
-                d = json_get_str(o, "data");
-                if (d)
-                        buf_puts(out, d);
-                cJSON_Delete(o);
+        if (type == NULL || idx < 0 || idx >= 64)
+                return;
+        while (b->n <= idx)
+                buf_init(&b->text[b->n++]);
+        if (strcmp(type, "content_block_start") == 0) {
+                const cJSON *cb = json_get(ev, "content_block");
+                const char *bt = json_get_str(cb, "type");
+                const char *name = json_get_str(cb, "name");
+                free(b->names[idx]);
+                b->names[idx] =
+                    xasprintf("%s%s%s", bt ? bt : "block", name ? " " : "", name ? name : "");
+        } else if (strcmp(type, "content_block_delta") == 0) {
+                const cJSON *d = json_get(ev, "delta");
+                const char *s = json_get_str(d, "text");
+                if (!s)
+                        s = json_get_str(d, "partial_json");
+                if (!s)
+                        s = json_get_str(d, "thinking");
+                if (s)
+                        buf_puts(&b->text[idx], s);
         }
 }
 
 /* Text and tool inputs reassembled from Anthropic SSE frames. */
 static void reassemble(const char *sse, struct buf *out)
 {
-        const char *p = sse;
-        struct buf blocks[64];
-        char *names[64] = {0};
-        int n = 0, i;
+        struct blocks b = {0};
 
-        while ((p = strstr(p, "data: ")) != NULL) {
-                const char *end = strchr(p, '\n');
-                size_t len = end ? (size_t)(end - p - 6) : strlen(p + 6);
-                cJSON *ev = json_parse(p + 6, len, NULL);
-                const char *type = json_get_str(ev, "type");
-                double idx = -1;
-
-                p = end ? end + 1 : p + 6 + len;
-                if (!ev)
-                        continue;
-                json_get_num(ev, "index", &idx);
-                if (type && !strcmp(type, "content_block_start") && idx >= 0 && idx < 64) {
-                        const cJSON *cb = json_get(ev, "content_block");
-                        const char *bt = json_get_str(cb, "type");
-                        const char *name = json_get_str(cb, "name");
-                        while (n <= (int)idx)
-                                buf_init(&blocks[n++]);
-                        free(names[(int)idx]);
-                        names[(int)idx] = xasprintf("%s%s%s", bt ? bt : "block", name ? " " : "",
-                                                    name ? name : "");
-                } else if (type && !strcmp(type, "content_block_delta") && idx >= 0 && idx < 64) {
-                        const cJSON *d = json_get(ev, "delta");
-                        const char *s = json_get_str(d, "text");
-                        while (n <= (int)idx)
-                                buf_init(&blocks[n++]);
-                        if (!s)
-                                s = json_get_str(d, "partial_json");
-                        if (!s)
-                                s = json_get_str(d, "thinking");
-                        if (s)
-                                buf_puts(&blocks[(int)idx], s);
-                }
-                cJSON_Delete(ev);
-        }
-        for (i = 0; i < n; i++) {
+        ui_stream_each_event(sse, on_block_event, &b);
+        for (int i = 0; i < b.n; i++) {
                 buf_printf(out, "\xe2\x94\x80\xe2\x94\x80 [%d] %s\n", i,
-                           names[i] ? names[i] : "block");
-                buf_append(out, blocks[i].data ? blocks[i].data : "", blocks[i].len);
+                           b.names[i] ? b.names[i] : "block");
+                buf_append(out, b.text[i].data ? b.text[i].data : "", b.text[i].len);
                 buf_putc(out, '\n');
-                buf_fini(&blocks[i]);
-                free(names[i]);
+                buf_fini(&b.text[i]);
+                free(b.names[i]);
         }
 }
 
@@ -190,7 +170,7 @@ void ui_detail_build(const struct replay_request *r, enum ui_tab tab, struct ui_
         case UI_TAB_UPSTREAM_RESP: {
                 cJSON *body;
                 o = last_of(r, RECORD_UPSTREAM_RESPONSE);
-                gather(r, RECORD_UPSTREAM_CHUNK, &out);
+                ui_stream_gather(r, RECORD_UPSTREAM_CHUNK, &out);
                 body = out.len ? json_parse(out.data, out.len, NULL) : NULL;
                 if (body) {
                         ui_json_build(d, body);
@@ -209,7 +189,7 @@ void ui_detail_build(const struct replay_request *r, enum ui_tab tab, struct ui_
         case UI_TAB_CLIENT_RESP: {
                 struct buf ev;
                 buf_init(&ev);
-                gather(r, RECORD_CLIENT_EVENT, &ev);
+                ui_stream_gather(r, RECORD_CLIENT_EVENT, &ev);
                 if (ev.len) {
                         buf_puts(&out, "reassembled from the events:\n");
                         reassemble(ev.data, &out);
