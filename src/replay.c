@@ -211,19 +211,42 @@ static void request_free(struct replay_request *r)
         free(r);
 }
 
-void replay_request_release_stream(struct replay_request *r)
+/* Frees the lines of the records for which drop() says so, keeping the others in order. */
+static void release_records(struct replay_request *r, bool (*drop)(int kind))
 {
         size_t kept = 0;
 
         for (size_t i = 0; i < r->n_records; i++) {
                 struct replay_record *rec = &r->records[i];
-                if (rec->kind == RECORD_UPSTREAM_CHUNK || rec->kind == RECORD_CLIENT_EVENT)
+                if (drop(rec->kind))
                         free(rec->line);
                 else
                         r->records[kept++] = *rec;
         }
         r->n_records = kept;
+}
+
+static bool is_stream(int kind)
+{
+        return kind == RECORD_UPSTREAM_CHUNK || kind == RECORD_CLIENT_EVENT;
+}
+
+static bool is_not_summary(int kind)
+{
+        return kind != RECORD_ROUTE && kind != RECORD_USAGE && kind != RECORD_END;
+}
+
+void replay_request_release_stream(struct replay_request *r)
+{
+        release_records(r, is_stream);
         r->released = true;
+}
+
+void replay_request_release_bodies(struct replay_request *r)
+{
+        release_records(r, is_not_summary);
+        r->released = true;
+        r->bodies_released = true;
 }
 
 void replay_journal_free(struct replay_journal *j)

@@ -53,8 +53,9 @@ struct replay_request {
         char *replay_of; /* the original's request id when this is a re-send */
         char *error;     /* "where: message" of the last error record, or NULL */
         bool failed;
-        bool ended;    /* the `end` record was seen */
-        bool released; /* its chunk and stream-event records were released (see below) */
+        bool ended;           /* the `end` record was seen */
+        bool released;        /* its chunk and stream-event records were released (see below) */
+        bool bodies_released; /* and its request and answer bodies too */
 
         struct replay_record *records; /* in journal order */
         size_t n_records;
@@ -143,6 +144,8 @@ struct replay_session *replay_journal_find_session(const struct replay_journal *
  * requests so that a day of traffic fits in memory; the journal still has the bytes.
  */
 void replay_request_release_stream(struct replay_request *r);
+/* The same for every record but route, usage and end: the summary alone stays. */
+void replay_request_release_bodies(struct replay_request *r);
 
 void replay_session_totals(const struct replay_session *s, struct replay_totals *out);
 

@@ -435,6 +435,11 @@ static void test_release_stream(void **state)
         assert_non_null(replay_request_find(r, RECORD_END));
         assert_int_equal(r->input_tokens, in);
         assert_int_equal(r->output_tokens, out);
+        replay_request_release_bodies(r);
+        assert_true(r->bodies_released);
+        assert_null(replay_request_find(r, RECORD_CLIENT_REQUEST));
+        assert_non_null(replay_request_find(r, RECORD_END));
+        assert_int_equal(r->input_tokens, in);
         replay_journal_free(j);
 }
 

@@ -191,6 +191,29 @@ static void test_old_streams_released(void **state)
         ui_model_fini(&m);
 }
 
+static void test_old_bodies_released(void **state)
+{
+        struct ui_model m;
+        uint64_t seq = 0;
+        const size_t n = 6200; /* a compaction check falls after the 5000th newest */
+
+        (void)state;
+        ui_model_init(&m);
+        for (size_t i = 0; i < n; i++) {
+                char id[32];
+                snprintf(id, sizeof id, "req_%zu", i);
+                feed(&m, ++seq, RECORD_CLIENT_REQUEST, id,
+                     "\"method\":\"POST\",\"path\":\"/v1/messages\",\"body\":{}", false);
+                feed(&m, ++seq, RECORD_END, id, "\"status\":200,\"failed\":false", false);
+        }
+        assert_true(m.j->requests[0]->bodies_released);
+        assert_null(replay_request_find(m.j->requests[0], RECORD_CLIENT_REQUEST));
+        assert_int_equal(m.j->requests[0]->status, 200);
+        assert_false(m.j->requests[n - 1]->bodies_released);
+        assert_non_null(replay_request_find(m.j->requests[n - 1], RECORD_CLIENT_REQUEST));
+        ui_model_fini(&m);
+}
+
 static void test_filter_parse(void **state)
 {
         struct ui_filter f;
@@ -272,6 +295,7 @@ int main(void)
             cmocka_unit_test(test_rows_and_states),
             cmocka_unit_test(test_config_prices_from_ring_record),
             cmocka_unit_test(test_old_streams_released),
+            cmocka_unit_test(test_old_bodies_released),
             cmocka_unit_test(test_filter_parse),
             cmocka_unit_test(test_filter_rows),
             cmocka_unit_test(test_search),

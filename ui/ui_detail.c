@@ -45,6 +45,8 @@ static cJSON *last_of(const struct replay_request *r, int kind)
         return NULL;
 }
 
+#define RELEASED "(released from memory: an older request; the journal has it)"
+
 /* Each content block's text, tool input or thinking, by index, with its kind and name. */
 struct blocks {
         struct buf text[64];
@@ -161,11 +163,11 @@ void ui_detail_build(const struct replay_request *r, enum ui_tab tab, struct ui_
         switch (tab) {
         case UI_TAB_CLIENT_REQ:
                 o = last_of(r, RECORD_CLIENT_REQUEST);
-                build_body(d, o, "(no client request recorded)");
+                build_body(d, o, r->bodies_released ? RELEASED : "(no client request recorded)");
                 break;
         case UI_TAB_UPSTREAM_REQ:
                 o = last_of(r, RECORD_UPSTREAM_REQUEST);
-                build_body(d, o, "(nothing was sent upstream)");
+                build_body(d, o, r->bodies_released ? RELEASED : "(nothing was sent upstream)");
                 break;
         case UI_TAB_UPSTREAM_RESP: {
                 cJSON *body;

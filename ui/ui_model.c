@@ -159,6 +159,7 @@ static void take_other(struct ui_model *m, size_t before)
  * still has them); summaries and bodies stay. Checked every so many records, not on each.
  */
 #define UI_KEEP_STREAMS  500
+#define UI_KEEP_BODIES   5000 /* beyond this, only summaries: a day of 50 KB requests adds up */
 #define UI_COMPACT_EVERY 4096
 
 static void compact(struct ui_model *m)
@@ -172,6 +173,10 @@ static void compact(struct ui_model *m)
                         replay_request_release_stream(m->j->requests[i]);
         if (n > UI_KEEP_STREAMS)
                 m->compacted_upto = n - UI_KEEP_STREAMS;
+        for (size_t i = m->bodies_upto; i + UI_KEEP_BODIES < n; i++)
+                replay_request_release_bodies(m->j->requests[i]);
+        if (n > UI_KEEP_BODIES)
+                m->bodies_upto = n - UI_KEEP_BODIES;
 }
 
 void ui_model_add_record(struct ui_model *m, const struct record *rec)

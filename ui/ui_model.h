@@ -57,6 +57,7 @@ struct ui_model {
         size_t n_rows, cap_rows;
         bool dirty;            /* rows need rebuilding */
         size_t compacted_upto; /* requests before this index had their streams released */
+        size_t bodies_upto;    /* and before this one their bodies too */
 
         /* Totals over every request (not only the filtered ones). */
         size_t live; /* requests not ended */
