@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "record.h"
+#include "testutil.h"
 #include "ui_model.h"
 
 #include <stdio.h>
@@ -25,19 +26,14 @@
 #define B2  "req_B2badRequest0000000001"
 #define C1  "req_C1replayOfA1000000000001"
 
+static void add_line(void *arg, const char *line, size_t n)
+{
+        ui_model_add_line(arg, line, n);
+}
+
 static void load(struct ui_model *m)
 {
-        FILE *f = fopen(DAY, "r");
-        char line[1 << 16];
-
-        assert_non_null(f);
-        while (fgets(line, sizeof(line), f)) {
-                size_t n = strlen(line);
-                while (n && line[n - 1] == '\n')
-                        n--;
-                ui_model_add_line(m, line, n);
-        }
-        fclose(f);
+        testutil_each_line(DAY, add_line, m);
         ui_model_refresh(m);
 }
 

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 char *testutil_read_file(const char *path, size_t *len)
 {
@@ -45,6 +46,23 @@ char *testutil_read_fixture(const char *rel, size_t *len)
         if (data == NULL)
                 fail_msg("cannot read fixture %s", path);
         return data;
+}
+
+void testutil_each_line(const char *path, void (*fn)(void *arg, const char *line, size_t n),
+                        void *arg)
+{
+        FILE *f = fopen(path, "r");
+        char line[1 << 16];
+
+        if (f == NULL)
+                fail_msg("cannot read %s", path);
+        while (fgets(line, sizeof line, f) != NULL) {
+                size_t n = strlen(line);
+                while (n > 0 && line[n - 1] == '\n')
+                        n--;
+                fn(arg, line, n);
+        }
+        fclose(f);
 }
 
 cJSON *testutil_json(const char *text)

@@ -12,6 +12,9 @@
 char *testutil_read_fixture(const char *rel, size_t *len);
 /* Reads any path. NULL when it cannot be read. */
 char *testutil_read_file(const char *path, size_t *len);
+/* Calls fn for each line of a file, without its newline; fails the test when it cannot be read. */
+void testutil_each_line(const char *path, void (*fn)(void *arg, const char *line, size_t n),
+                        void *arg);
 /* Parses JSON text; fails the test when it is invalid. */
 cJSON *testutil_json(const char *text);
 /* True when the two JSON texts/trees are equal (object key order ignored). */
