@@ -88,6 +88,67 @@ void buf_printf(struct buf *b, const char *fmt, ...)
         va_end(ap);
 }
 
+/* Writes the decimal digits of v right-aligned ending at end; returns where they start. */
+static char *digits(char *end, unsigned long long v)
+{
+        static const char pairs[] = "00010203040506070809101112131415161718192021222324252627282930"
+                                    "31323334353637383940414243444546474849505152535455565758596061"
+                                    "62636465666768697071727374757677787980818283848586878889909192"
+                                    "93949596979899";
+        char *p = end;
+
+        while (v >= 100) {
+                unsigned d = (unsigned)(v % 100) * 2;
+                v /= 100;
+                *--p = pairs[d + 1];
+                *--p = pairs[d];
+        }
+        if (v >= 10) {
+                *--p = pairs[v * 2 + 1];
+                *--p = pairs[v * 2];
+        } else {
+                *--p = (char)('0' + v);
+        }
+        return p;
+}
+
+void buf_put_u64(struct buf *b, unsigned long long v)
+{
+        char tmp[24];
+        char *end = tmp + sizeof tmp;
+        char *p = digits(end, v);
+
+        buf_append(b, p, (size_t)(end - p));
+}
+
+void buf_put_i64(struct buf *b, long long v)
+{
+        char tmp[24];
+        char *end = tmp + sizeof tmp;
+        /* The magnitude as unsigned, so LLONG_MIN does not overflow. */
+        char *p = digits(end, v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v);
+
+        if (v < 0)
+                *--p = '-';
+        buf_append(b, p, (size_t)(end - p));
+}
+
+void buf_put_u64_padded(struct buf *b, unsigned long long v, int width)
+{
+        char tmp[24];
+        char *end = tmp + sizeof tmp;
+        char *p;
+
+        if (width <= 0)
+                return;
+        if (width > 20)
+                width = 20;
+        p = digits(end, v);
+        while (end - p < width)
+                *--p = '0';
+        buf_append(b, end - width, (size_t)width);
+}
+
 void buf_consume(struct buf *b, size_t n)
 {
         if (n >= b->len) {
