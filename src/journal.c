@@ -290,6 +290,8 @@ void journal_free(struct journal *j)
         buf_fini(&j->out);
         free(j->dir);
         free(j);
+        /* The writer's last unrefs queued their payloads for the core, which has stopped. */
+        record_payload_collect();
 }
 
 struct ring *journal_ring(struct journal *j)

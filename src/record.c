@@ -24,29 +24,35 @@
 #endif
 #endif
 
-/* Indexed by enum record_kind; the names are the journal's "kind" values (journal-format.md). */
-static const char *const record_kind_names[RECORD_KIND_COUNT] = {
-    [RECORD_CLIENT_REQUEST] = "client_request",
-    [RECORD_ROUTE] = "route",
-    [RECORD_UPSTREAM_REQUEST] = "upstream_request",
-    [RECORD_UPSTREAM_RESPONSE] = "upstream_response",
-    [RECORD_UPSTREAM_CHUNK] = "upstream_chunk",
-    [RECORD_CLIENT_EVENT] = "client_event",
-    [RECORD_CLIENT_RESPONSE] = "client_response",
-    [RECORD_USAGE] = "usage",
-    [RECORD_ERROR] = "error",
-    [RECORD_END] = "end",
-    [RECORD_MODEL_SWITCH] = "model_switch",
-    [RECORD_CONFIG] = "config",
-    [RECORD_DROPPED] = "dropped",
+/* Indexed by enum record_kind; the names are the journal's "kind" values (journal-format.md),
+ * with their lengths for record_format. */
+#define KIND(k, name) [k] = {name, sizeof(name) - 1}
+static const struct {
+        const char *name;
+        size_t len;
+} record_kinds[RECORD_KIND_COUNT] = {
+    KIND(RECORD_CLIENT_REQUEST, "client_request"),
+    KIND(RECORD_ROUTE, "route"),
+    KIND(RECORD_UPSTREAM_REQUEST, "upstream_request"),
+    KIND(RECORD_UPSTREAM_RESPONSE, "upstream_response"),
+    KIND(RECORD_UPSTREAM_CHUNK, "upstream_chunk"),
+    KIND(RECORD_CLIENT_EVENT, "client_event"),
+    KIND(RECORD_CLIENT_RESPONSE, "client_response"),
+    KIND(RECORD_USAGE, "usage"),
+    KIND(RECORD_ERROR, "error"),
+    KIND(RECORD_END, "end"),
+    KIND(RECORD_MODEL_SWITCH, "model_switch"),
+    KIND(RECORD_CONFIG, "config"),
+    KIND(RECORD_DROPPED, "dropped"),
 };
+#undef KIND
 
 const char *record_kind_name(enum record_kind kind)
 {
         /* An out-of-range kind is a bug elsewhere; a printable name keeps the journal readable. */
         if ((unsigned)kind >= RECORD_KIND_COUNT)
                 return "unknown";
-        return record_kind_names[kind];
+        return record_kinds[kind].name;
 }
 
 int record_kind_from_name(const char *name)
@@ -54,10 +60,36 @@ int record_kind_from_name(const char *name)
         if (name == NULL)
                 return -1;
         for (int k = 0; k < RECORD_KIND_COUNT; k++) {
-                if (strcmp(record_kind_names[k], name) == 0)
+                if (strcmp(record_kinds[k].name, name) == 0)
                         return k;
         }
         return -1;
+}
+
+/* Payloads whose last reference was dropped away from their home thread, waiting for a
+ * record_payload_collect. A Treiber stack: consumers push with a CAS; collecting takes the
+ * whole list with one exchange, never a single node, so there is no ABA problem. */
+static _Atomic(struct record_payload *) record_deferred;
+/* Its address identifies the thread (a payload's home). */
+static _Thread_local char record_thread_mark;
+
+size_t record_payload_collect(void)
+{
+        struct record_payload *p;
+        size_t n = 0;
+
+        /* The common case: nothing queued, and no write to the shared line. */
+        if (atomic_load_explicit(&record_deferred, memory_order_relaxed) == NULL)
+                return 0;
+        /* Acquire pairs with the pushes' release: their owners are done with the payloads. */
+        p = atomic_exchange_explicit(&record_deferred, NULL, memory_order_acquire);
+        while (p != NULL) {
+                struct record_payload *next = p->next_free;
+                free(p);
+                p = next;
+                n++;
+        }
+        return n;
 }
 
 struct record_payload *record_payload_new(const char *data, size_t n)
@@ -68,9 +100,14 @@ struct record_payload *record_payload_new(const char *data, size_t n)
                 fprintf(stderr, "claude-proxy: record payload of %zu bytes is too large\n", n);
                 abort();
         }
+        /* Producers make payloads, so this is where the ones consumers let go of are freed: on
+         * the thread whose arena they came from, just before it allocates again. */
+        record_payload_collect();
         p = xmalloc(sizeof *p + n + 1);
         atomic_init(&p->refs, 1);
         p->len = n;
+        p->home = &record_thread_mark;
+        p->next_free = NULL;
         if (n > 0)
                 memcpy(p->data, data, n);
         p->data[n] = '\0';
@@ -89,6 +126,8 @@ struct record_payload *record_payload_ref(struct record_payload *p)
 
 void record_payload_unref(struct record_payload *p)
 {
+        struct record_payload *head;
+
         if (p == NULL)
                 return;
         /* Release: this owner's reads of the payload happen before the free. Only the last owner
@@ -100,8 +139,25 @@ void record_payload_unref(struct record_payload *p)
 #else
         atomic_thread_fence(memory_order_acquire);
 #endif
-        free(p);
+        if (p->home == &record_thread_mark) {
+                free(p);
+                return;
+        }
+        /* Release: everything every owner did with the payload happens before the collector's
+         * acquire exchange, hence before its free. */
+        head = atomic_load_explicit(&record_deferred, memory_order_relaxed);
+        do
+                p->next_free = head;
+        while (!atomic_compare_exchange_weak_explicit(&record_deferred, &head, p,
+                                                      memory_order_release, memory_order_relaxed));
 }
+
+/* ,"name":"value" for a literal name. */
+#define PUT_MEMBER(out, lit, v)                                                                    \
+        do {                                                                                       \
+                buf_put_lit(out, lit);                                                             \
+                json_append_string(out, v, strlen(v));                                             \
+        } while (0)
 
 void record_format(const struct record *r, int pid, struct buf *out)
 {
@@ -109,33 +165,43 @@ void record_format(const struct record *r, int pid, struct buf *out)
          * the same for all of them within a second, so each thread keeps its last one. */
         static _Thread_local time_t stamp_sec = (time_t)-1;
         static _Thread_local char stamp[40];
+        static _Thread_local size_t stamp_len;
+        const char *kind = "unknown";
+        size_t kind_len = 7;
 
         if (r->wall.tv_sec != stamp_sec) {
                 struct tm tm;
                 gmtime_r(&r->wall.tv_sec, &tm);
-                strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+                stamp_len = strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
                 stamp_sec = r->wall.tv_sec;
         }
-        buf_printf(out,
-                   "{\"seq\":%llu,\"time\":\"%s.%06ldZ\",\"mono_ns\":%lld,\"pid\":%d,"
-                   "\"kind\":\"%s\"",
-                   (unsigned long long)r->seq, stamp, r->wall.tv_nsec / 1000,
-                   (long long)r->mono.tv_sec * 1000000000LL + r->mono.tv_nsec, pid,
-                   record_kind_name(r->kind));
-        if (r->session[0] != '\0') {
-                buf_puts(out, ",\"session\":");
-                json_append_string(out, r->session, strlen(r->session));
+        if ((unsigned)r->kind < RECORD_KIND_COUNT) {
+                kind = record_kinds[r->kind].name;
+                kind_len = record_kinds[r->kind].len;
         }
-        if (r->request_id[0] != '\0') {
-                buf_puts(out, ",\"request\":");
-                json_append_string(out, r->request_id, strlen(r->request_id));
-        }
-        if (r->model[0] != '\0') {
-                buf_puts(out, ",\"model\":");
-                json_append_string(out, r->model, strlen(r->model));
-        }
+        /* One reservation for the fixed part; the appends below then never reallocate. */
+        buf_reserve(out, 160 + kind_len);
+        buf_put_lit(out, "{\"seq\":");
+        buf_put_u64(out, (unsigned long long)r->seq);
+        buf_put_lit(out, ",\"time\":\"");
+        buf_append(out, stamp, stamp_len);
+        buf_putc(out, '.');
+        buf_put_u64_padded(out, (unsigned long long)(r->wall.tv_nsec / 1000), 6);
+        buf_put_lit(out, "Z\",\"mono_ns\":");
+        buf_put_i64(out, (long long)r->mono.tv_sec * 1000000000LL + r->mono.tv_nsec);
+        buf_put_lit(out, ",\"pid\":");
+        buf_put_i64(out, pid);
+        buf_put_lit(out, ",\"kind\":\"");
+        buf_append(out, kind, kind_len);
+        buf_putc(out, '"');
+        if (r->session[0] != '\0')
+                PUT_MEMBER(out, ",\"session\":", r->session);
+        if (r->request_id[0] != '\0')
+                PUT_MEMBER(out, ",\"request\":", r->request_id);
+        if (r->model[0] != '\0')
+                PUT_MEMBER(out, ",\"model\":", r->model);
         if (r->payload != NULL && r->raw) {
-                buf_puts(out, ",\"data\":");
+                buf_put_lit(out, ",\"data\":");
                 json_append_string(out, r->payload->data, r->payload->len);
         } else if (r->payload != NULL && r->payload->len > 0) {
                 buf_putc(out, ',');

@@ -39,6 +39,10 @@ enum record_kind {
 struct record_payload {
         atomic_int refs;
         size_t len;
+        /* The thread that made it (the address of a thread-local), and the link in the list of
+         * payloads waiting for that thread to free them (see record_payload_unref). */
+        const void *home;
+        struct record_payload *next_free;
         char data[]; /* len bytes + NUL */
 };
 
@@ -70,7 +74,14 @@ int record_kind_from_name(const char *name);
 struct record_payload *record_payload_new(const char *data, size_t n);
 /* Takes one more reference (for one more consumer). */
 struct record_payload *record_payload_ref(struct record_payload *p);
-/* Lets go of one reference; frees on the last. Safe from any thread. */
+/* Lets go of one reference. Safe from any thread. The last reference frees the payload when
+ * it is dropped on the thread that made it; on another thread (a consumer) the payload is only
+ * queued, lock-free, and freed by the next record_payload_collect, because a free of memory
+ * from another thread's malloc arena takes that arena's lock and contends with it. */
 void record_payload_unref(struct record_payload *p);
+/* Frees the payloads queued by other threads' last unrefs. The producer (the recorder) calls it
+ * before each record it makes, so memory goes back where it came from; cheap when nothing is
+ * queued (one load). Any thread may call it, e.g. at shutdown. Returns how many it freed. */
+size_t record_payload_collect(void);
 
 #endif

@@ -96,6 +96,8 @@ void ring_free(struct ring *r)
                 record_payload_unref(rec.payload);
         close(r->efd);
         free(r);
+        /* Teardown: free here what consumers' last unrefs queued (see record_payload_unref). */
+        record_payload_collect();
 }
 
 static void ring_signal(struct ring *r)

@@ -9,9 +9,11 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "buf.h"
 #include "record.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <string.h>
 
@@ -138,6 +140,155 @@ static void test_payload_threads_worker_last(void **state)
                 share_run(false, 5000);
 }
 
+static void *unref_thread(void *arg)
+{
+        record_payload_unref(arg);
+        return NULL;
+}
+
+/* A last reference dropped on the payload's own thread frees at once; on another thread the
+ * payload waits for a collect, which frees it exactly once. */
+static void test_payload_deferred(void **state)
+{
+        struct record_payload *p;
+        pthread_t th;
+
+        (void)state;
+        (void)record_payload_collect(); /* whatever earlier tests left */
+        p = record_payload_new("mine", 4);
+        record_payload_unref(p);
+        assert_int_equal(record_payload_collect(), 0);
+
+        p = record_payload_new("theirs", 6);
+        record_payload_ref(p);
+        assert_int_equal(pthread_create(&th, NULL, unref_thread, p), 0);
+        assert_int_equal(pthread_join(th, NULL), 0); /* not the last reference */
+        assert_int_equal(record_payload_collect(), 0);
+        assert_string_equal(p->data, "theirs");
+        assert_int_equal(pthread_create(&th, NULL, unref_thread, p), 0);
+        assert_int_equal(pthread_join(th, NULL), 0); /* the last: queued */
+        assert_int_equal(record_payload_collect(), 1);
+        assert_int_equal(record_payload_collect(), 0);
+
+        /* Making a payload collects first: the queued ones go back to their thread's arena. */
+        p = record_payload_new("x", 1);
+        assert_int_equal(pthread_create(&th, NULL, unref_thread, p), 0);
+        assert_int_equal(pthread_join(th, NULL), 0);
+        p = record_payload_new("y", 1);
+        assert_int_equal(record_payload_collect(), 0);
+        record_payload_unref(p);
+}
+
+#define DEFER_THREADS 4
+#define DEFER_EACH    20000
+
+struct defer {
+        struct record_payload **p; /* DEFER_EACH payloads this thread holds the last reference to */
+        int bad;
+};
+
+static void *defer_thread(void *arg)
+{
+        struct defer *d = arg;
+
+        for (int i = 0; i < DEFER_EACH; i++) {
+                if (d->p[i]->len != 7 || memcmp(d->p[i]->data, "payload", 8) != 0)
+                        d->bad++;
+                record_payload_unref(d->p[i]);
+        }
+        return NULL;
+}
+
+/* Several threads queue payloads at once while this thread collects and makes more: every one
+ * is freed exactly once (ASan), and TSan sees the pushes and the collects race-free. */
+static void test_payload_deferred_threads(void **state)
+{
+        static struct record_payload *all[DEFER_THREADS][DEFER_EACH];
+        struct defer d[DEFER_THREADS];
+        pthread_t th[DEFER_THREADS];
+        struct record_payload *own = record_payload_new("own", 3);
+        size_t freed;
+
+        (void)state;
+        (void)record_payload_collect();
+        for (int t = 0; t < DEFER_THREADS; t++) {
+                for (int i = 0; i < DEFER_EACH; i++)
+                        all[t][i] = record_payload_new("payload", 7);
+                d[t].p = all[t];
+                d[t].bad = 0;
+        }
+        for (int t = 0; t < DEFER_THREADS; t++)
+                assert_int_equal(pthread_create(&th[t], NULL, defer_thread, &d[t]), 0);
+        freed = 0;
+        for (int i = 0; i < 2000; i++) {
+                /* The producer's own traffic, interleaved with the collects. */
+                record_payload_unref(record_payload_ref(own));
+                freed += record_payload_collect();
+        }
+        for (int t = 0; t < DEFER_THREADS; t++) {
+                assert_int_equal(pthread_join(th[t], NULL), 0);
+                assert_int_equal(d[t].bad, 0);
+        }
+        freed += record_payload_collect();
+        assert_int_equal(freed, DEFER_THREADS * DEFER_EACH);
+        assert_int_equal(record_payload_collect(), 0);
+        record_payload_unref(own);
+}
+
+/* The line's fixed part is written without printf: check it byte by byte. */
+static void test_format(void **state)
+{
+        struct record r;
+        struct buf b;
+
+        (void)state;
+        memset(&r, 0, sizeof r);
+        r.seq = 18446744073709551615ULL;
+        r.kind = RECORD_UPSTREAM_CHUNK;
+        r.wall.tv_sec = 1795587000; /* 2026-11-25T06:10:00Z */
+        r.wall.tv_nsec = 1999;      /* 1 µs: zero-padded, truncated */
+        r.mono.tv_sec = 81;
+        r.mono.tv_nsec = 234567890;
+        snprintf(r.session, sizeof r.session, "%s", "s\"1");
+        snprintf(r.request_id, sizeof r.request_id, "%s", "req_1");
+        r.payload = record_payload_new("a\nb", 3);
+        r.raw = true;
+        buf_init(&b);
+        record_format(&r, 4242, &b);
+        assert_string_equal(
+            buf_str(&b), "{\"seq\":18446744073709551615,\"time\":\"2026-11-25T06:10:00.000001Z\","
+                         "\"mono_ns\":81234567890,\"pid\":4242,\"kind\":\"upstream_chunk\","
+                         "\"session\":\"s\\\"1\",\"request\":\"req_1\",\"data\":\"a\\nb\"}");
+        record_payload_unref(r.payload);
+
+        /* A second in the same thread reuses the cached date; a new second changes it. */
+        buf_clear(&b);
+        r.seq = 2;
+        r.kind = RECORD_END;
+        r.wall.tv_sec += 61;
+        r.wall.tv_nsec = 999999999;
+        r.session[0] = '\0';
+        r.request_id[0] = '\0';
+        snprintf(r.model, sizeof r.model, "%s", "m");
+        r.payload = record_payload_new("\"status\":200", 12);
+        r.raw = false;
+        record_format(&r, 1, &b);
+        assert_string_equal(buf_str(&b), "{\"seq\":2,\"time\":\"2026-11-25T06:11:01.999999Z\","
+                                         "\"mono_ns\":81234567890,\"pid\":1,\"kind\":\"end\","
+                                         "\"model\":\"m\",\"status\":200}");
+        record_payload_unref(r.payload);
+
+        /* No payload, and an unknown kind. */
+        buf_clear(&b);
+        r.payload = NULL;
+        r.kind = RECORD_KIND_COUNT;
+        r.model[0] = '\0';
+        record_format(&r, 1, &b);
+        assert_string_equal(buf_str(&b), "{\"seq\":2,\"time\":\"2026-11-25T06:11:01.999999Z\","
+                                         "\"mono_ns\":81234567890,\"pid\":1,\"kind\":\"unknown\"}");
+        buf_fini(&b);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -146,6 +297,9 @@ int main(void)
             cmocka_unit_test(test_payload_refs),
             cmocka_unit_test(test_payload_threads_main_last),
             cmocka_unit_test(test_payload_threads_worker_last),
+            cmocka_unit_test(test_payload_deferred),
+            cmocka_unit_test(test_payload_deferred_threads),
+            cmocka_unit_test(test_format),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
