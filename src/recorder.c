@@ -52,6 +52,15 @@ static void report_drops(struct recorder *r, struct recorder_sink *s)
                 record_payload_unref(rec.payload);
 }
 
+/* A bounded copy of an id into a record's fixed field (cut, never overflowing). */
+static void copy_id(char *dst, size_t n, const char *src)
+{
+        size_t len = strnlen(src, n - 1);
+
+        memcpy(dst, src, len);
+        dst[len] = '\0';
+}
+
 /* Stamps a record around payload (taking its reference) and offers it to every sink. */
 static void offer(struct recorder *r, enum record_kind kind, const char *session,
                   const char *request_id, const char *model, struct record_payload *payload,
@@ -61,11 +70,11 @@ static void offer(struct recorder *r, enum record_kind kind, const char *session
 
         stamp(r, &rec, kind);
         if (session != NULL)
-                snprintf(rec.session, sizeof rec.session, "%s", session);
+                copy_id(rec.session, sizeof rec.session, session);
         if (request_id != NULL)
-                snprintf(rec.request_id, sizeof rec.request_id, "%s", request_id);
+                copy_id(rec.request_id, sizeof rec.request_id, request_id);
         if (model != NULL)
-                snprintf(rec.model, sizeof rec.model, "%s", model);
+                copy_id(rec.model, sizeof rec.model, model);
         rec.payload = payload;
         rec.raw = raw;
         for (size_t i = 0; i < r->n_sinks; i++) {

@@ -93,29 +93,51 @@ static void emit(struct trace *t, enum record_kind kind, struct buf *b)
                       t->request_id[0] ? t->request_id : NULL, t->model[0] ? t->model : NULL, b);
 }
 
-static void put_str(struct buf *b, const char *name, const char *v)
+/* The members are built with direct appends, not printf: a request makes ten records or more,
+ * and formatting them is on the core thread's hot path. */
+
+/* A record's members are built in one allocation: room for what the record is known to hold. */
+static void start(struct buf *b, size_t extra)
 {
+        buf_init(b);
+        buf_reserve(b, 256 + extra);
+}
+
+/* "name": preceded by a comma unless it is the first member. */
+static void put_key(struct buf *b, const char *name)
+{
+        size_t n = strlen(name);
+
+        buf_reserve(b, n + 4);
         if (b->len > 0)
                 buf_putc(b, ',');
-        buf_printf(b, "\"%s\":", name);
+        buf_putc(b, '"');
+        buf_append(b, name, n);
+        buf_put_lit(b, "\":");
+}
+
+static void put_str(struct buf *b, const char *name, const char *v)
+{
+        put_key(b, name);
         if (v != NULL)
                 json_append_string(b, v, strlen(v));
         else
-                buf_puts(b, "null");
+                buf_put_lit(b, "null");
 }
 
 static void put_long(struct buf *b, const char *name, long v)
 {
-        if (b->len > 0)
-                buf_putc(b, ',');
-        buf_printf(b, "\"%s\":%ld", name, v);
+        put_key(b, name);
+        buf_put_i64(b, v);
 }
 
 static void put_bool(struct buf *b, const char *name, bool v)
 {
-        if (b->len > 0)
-                buf_putc(b, ',');
-        buf_printf(b, "\"%s\":%s", name, v ? "true" : "false");
+        put_key(b, name);
+        if (v)
+                buf_put_lit(b, "true");
+        else
+                buf_put_lit(b, "false");
 }
 
 /* A body as JSON when it is JSON, else as a string under name_text. */
@@ -180,7 +202,7 @@ void trace_client_request(struct trace *t, struct evhttp_request *req, const cha
         for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
                 if (cmd == (enum evhttp_cmd_type)(1 << i))
                         method = methods[i];
-        buf_init(&b);
+        start(&b, n + 1024);
         put_str(&b, "method", method);
         put_str(&b, "path", evhttp_request_get_uri(req));
         buf_puts(&b, ",\"headers\":{");
@@ -202,7 +224,7 @@ void trace_route(struct trace *t, const char *requested, const struct model_entr
 
         if (!trace_on(t))
                 return;
-        buf_init(&b);
+        start(&b, 0);
         put_str(&b, "requested", requested);
         put_str(&b, "model_id", e->model_id);
         put_str(&b, "model_name", e->model_name);
@@ -220,7 +242,7 @@ void trace_upstream_request(struct trace *t, const char *url, int attempt, const
 
         if (!trace_on(t))
                 return;
-        buf_init(&b);
+        start(&b, n + (url != NULL ? strlen(url) : 0));
         put_str(&b, "url", url);
         put_long(&b, "attempt", attempt);
         put_body(&b, body, n, true);
@@ -246,7 +268,7 @@ void trace_upstream_response(struct trace *t, int status, const struct upstream_
 
         if (!trace_on(t))
                 return;
-        buf_init(&b);
+        start(&b, 512);
         put_long(&b, "status", status);
         buf_puts(&b, ",\"headers\":{");
         h.b = &b;
@@ -289,7 +311,7 @@ void trace_client_response(struct trace *t, int status, const char *body, size_t
 
         if (!trace_on(t))
                 return;
-        buf_init(&b);
+        start(&b, n);
         put_long(&b, "status", status);
         put_body(&b, body, n, body_is_json);
         emit(t, RECORD_CLIENT_RESPONSE, &b);
@@ -302,7 +324,7 @@ void trace_usage(struct trace *t, const struct usage *u, bool estimated)
 
         if (!trace_on(t))
                 return;
-        buf_init(&b);
+        start(&b, 0);
         put_long(&b, "input_tokens", u->input);
         put_long(&b, "output_tokens", u->output);
         put_long(&b, "cache_read_input_tokens", u->cache_read);
@@ -319,7 +341,7 @@ void trace_error(struct trace *t, const char *where, int status, const char *typ
 
         if (!trace_on(t))
                 return;
-        buf_init(&b);
+        start(&b, strlen(message != NULL ? message : ""));
         put_str(&b, "where", where);
         put_long(&b, "status", status);
         put_str(&b, "type", type);
@@ -334,7 +356,7 @@ void trace_end(struct trace *t, const struct trace_end *e)
 
         if (!trace_on(t))
                 return;
-        buf_init(&b);
+        start(&b, 0);
         put_long(&b, "status", e->status);
         put_str(&b, "model_id", e->model_id);
         put_str(&b, "mode", e->mode);
