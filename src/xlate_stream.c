@@ -18,6 +18,7 @@
 
 #include "alloc.h"
 #include "ids.h"
+#include "jscan.h"
 #include "json.h"
 #include "sse.h"
 
@@ -51,6 +52,7 @@ struct xlate_stream {
         enum block open;
         int open_index;
         struct buf signature; /* of the open thinking block, from reasoning_details */
+        struct buf text;      /* a simple chunk's decoded reasoning and text */
 
         struct tool_call *tools;
         size_t ntools, cap;
@@ -77,6 +79,7 @@ struct xlate_stream *xlate_stream_new(const struct xlate_reply_opts *opts)
         sse_parser_init(&s->parser, on_event, s);
         buf_init(&s->frame);
         buf_init(&s->signature);
+        buf_init(&s->text);
         s->state = XLATE_STREAM_OPEN;
         s->open = BLOCK_NONE;
         s->last_tool = -1;
@@ -90,6 +93,7 @@ void xlate_stream_free(struct xlate_stream *s)
         sse_parser_fini(&s->parser);
         buf_fini(&s->frame);
         buf_fini(&s->signature);
+        buf_fini(&s->text);
         for (size_t i = 0; i < s->ntools; i++) {
                 free(s->tools[i].id);
                 free(s->tools[i].name);
@@ -687,6 +691,100 @@ static bool is_done_marker(const char *data, size_t len)
         return len == 6 && memcmp(data, "[DONE]", 6) == 0;
 }
 
+/*
+ * The fast path for the chunk that makes up nearly every answer: a delta of text or reasoning
+ * and nothing else, read in place by jscan instead of built into a cJSON tree (which was most
+ * of the translator's cost per chunk). Whatever it does not fully understand (a finish, usage,
+ * tool calls, an error, reasoning_details, a repeated or escaped key, text jscan will not
+ * decode, or anything that is not strict JSON) returns false before anything is emitted, and
+ * on_chunk handles it from json_parse's tree exactly as before.
+ */
+
+/* Sets *slot to v unless a member of that name was already seen (cJSON's rules for repeated
+ * names are subtle; such text goes to the slow path). */
+static bool take(struct jscan_value *slot, const struct jscan_value *v)
+{
+        if (slot->type != JSCAN_NONE)
+                return false;
+        *slot = *v;
+        return true;
+}
+
+static bool absent_or_null(const struct jscan_value *v)
+{
+        return v->type == JSCAN_NONE || v->type == JSCAN_NULL;
+}
+
+/* Appends the decoded string v to out when it is a string; false when jscan cannot decode it. */
+static bool decode(const struct jscan_value *v, struct buf *out)
+{
+        return v->type != JSCAN_STRING || jscan_string(v, out);
+}
+
+static bool on_simple_chunk(struct xlate_stream *s, const char *data, size_t len)
+{
+        struct jscan_value root, k, v, first = {0};
+        struct jscan_value choices = {0}, usage = {0}, error = {0};
+        struct jscan_value delta = {0}, finish = {0}, choice_usage = {0};
+        struct jscan_value content = {0}, rc = {0}, reasoning = {0}, other = {0};
+        size_t pos = 0, n_reasoning;
+
+        if (!jscan_parse(data, len, &root) || root.type != JSCAN_OBJECT)
+                return false;
+        while (jscan_member(&root, &pos, &k, &v)) {
+                if (memchr(k.p, '\\', k.n) != NULL)
+                        return false;
+                if ((jscan_is(&k, "choices") && !take(&choices, &v)) ||
+                    (jscan_is(&k, "usage") && !take(&usage, &v)) ||
+                    (jscan_is(&k, "error") && !take(&error, &v)))
+                        return false;
+        }
+        if (!absent_or_null(&usage) || !absent_or_null(&error) || choices.type != JSCAN_ARRAY)
+                return false;
+        pos = 0;
+        if (!jscan_element(&choices, &pos, &first) || first.type != JSCAN_OBJECT)
+                return false;
+        pos = 0;
+        while (jscan_member(&first, &pos, &k, &v)) {
+                if (memchr(k.p, '\\', k.n) != NULL)
+                        return false;
+                if ((jscan_is(&k, "delta") && !take(&delta, &v)) ||
+                    (jscan_is(&k, "finish_reason") && !take(&finish, &v)) ||
+                    (jscan_is(&k, "usage") && !take(&choice_usage, &v)))
+                        return false;
+        }
+        if ((finish.type == JSCAN_STRING && finish.n > 2) || !absent_or_null(&choice_usage))
+                return false;
+        pos = 0;
+        while (jscan_member(&delta, &pos, &k, &v)) {
+                if (memchr(k.p, '\\', k.n) != NULL)
+                        return false;
+                if ((jscan_is(&k, "content") && !take(&content, &v)) ||
+                    (jscan_is(&k, "reasoning_content") && !take(&rc, &v)) ||
+                    (jscan_is(&k, "reasoning") && !take(&reasoning, &v)))
+                        return false;
+                if ((jscan_is(&k, "reasoning_details") || jscan_is(&k, "tool_calls") ||
+                     jscan_is(&k, "function_call")) &&
+                    (!take(&other, &v) || v.type != JSCAN_NULL))
+                        return false;
+        }
+        /* The reasoning on_reasoning would pick (reasoning_content, else reasoning), then the
+         * text, both decoded before anything is emitted. */
+        buf_clear(&s->text);
+        if (!decode(&rc, &s->text))
+                return false;
+        if (s->text.len == 0 && !decode(&reasoning, &s->text))
+                return false;
+        n_reasoning = s->text.len;
+        if (!decode(&content, &s->text))
+                return false;
+        if (n_reasoning > 0)
+                on_thinking(s, s->text.data, n_reasoning);
+        if (s->text.len > n_reasoning)
+                on_text(s, s->text.data + n_reasoning, s->text.len - n_reasoning);
+        return true;
+}
+
 static void on_event(void *arg, const char *event, const char *data, size_t len)
 {
         struct xlate_stream *s = arg;
@@ -698,6 +796,8 @@ static void on_event(void *arg, const char *event, const char *data, size_t len)
                 finish(s);
                 return;
         }
+        if (strcmp(event, "error") != 0 && on_simple_chunk(s, data, len))
+                return;
         chunk = json_parse(data, len, NULL);
         if (strcmp(event, "error") == 0) {
                 const cJSON *err = json_get(chunk, "error");

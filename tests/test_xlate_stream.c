@@ -444,12 +444,73 @@ static void test_validator_rejects(void **state)
         buf_fini(&b);
 }
 
+/*
+ * The fast path for plain text and reasoning chunks (read in place) and the tree path give the
+ * same frames: each stream is translated once as written and once with an escaped member name
+ * added to every chunk, which sends every chunk down the tree path.
+ */
+static void test_fast_path_matches_tree(void **state)
+{
+        static const char *deltas[] = {
+            "{\"role\":\"assistant\",\"content\":\"\"}",
+            "{\"content\":\"plain\"}",
+            "{\"content\":\"caf\\u00e9 \\ud83d\\ude00 \\n\\\"q\\\" \\/\"}",
+            "{\"content\":\"lone \\ud83d here\"}",
+            "{\"content\":\"nul \\u0000 cut\"}",
+            "{\"reasoning_content\":\"think\",\"content\":null}",
+            "{\"reasoning\":\"alt think\"}",
+            "{\"reasoning_content\":\"\",\"reasoning\":\"second\",\"content\":\"and text\"}",
+            "{\"reasoning_content\":\"first\",\"reasoning\":\"not repeated\"}",
+            "{\"content\":7}",
+            "{\"content\":\"x\",\"tool_calls\":null,\"function_call\":null}",
+            "{\"content\":\"dup\",\"content\":\"licate\"}",
+            "[\"not an object\"]",
+            "{\"content\":\"after odd delta\"}",
+        };
+        struct xlate_reply_opts opts = {.model = "m", .input_estimate = 5, .seed = 7};
+        struct xlate_result ra, rb;
+        struct buf a, b;
+        char *out_a, *out_b;
+        size_t na, nb;
+
+        (void)state;
+        buf_init(&a);
+        buf_init(&b);
+        for (size_t i = 0; i < sizeof deltas / sizeof deltas[0]; i++) {
+                const char *tail = i % 2 ? ",\"finish_reason\":null}]}"
+                                         : ",\"finish_reason\":\"\"}],\"usage\":null}";
+                buf_printf(&a, "data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":%s%s\n\n",
+                           deltas[i], tail);
+                buf_printf(
+                    &b,
+                    "data: {\"\\u0078\":0,\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":%s%s"
+                    "\n\n",
+                    deltas[i], tail);
+        }
+        buf_puts(&a, "data: {\"choices\":[{\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n"
+                     "data: [DONE]\n\n");
+        buf_puts(&b, "data: {\"choices\":[{\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n"
+                     "data: [DONE]\n\n");
+        out_a = translate(&opts, a.data, a.len, 0, &ra, &na);
+        out_b = translate(&opts, b.data, b.len, 0, &rb, &nb);
+        assert_string_equal(out_a, out_b);
+        assert_non_null(strstr(out_a, "caf\u00e9 \xf0\x9f\x98\x80"));
+        assert_non_null(strstr(out_a, "\"thinking\":\"second\""));
+        free(out_a);
+        free(out_b);
+        buf_fini(&a);
+        buf_fini(&b);
+}
+
 int main(void)
 {
         static const struct CMUnitTest fixed[] = {
-            cmocka_unit_test(test_facts_have_fixtures), cmocka_unit_test(test_ping),
-            cmocka_unit_test(test_ping_and_fail),       cmocka_unit_test(test_error_types),
+            cmocka_unit_test(test_facts_have_fixtures),
+            cmocka_unit_test(test_ping),
+            cmocka_unit_test(test_ping_and_fail),
+            cmocka_unit_test(test_error_types),
             cmocka_unit_test(test_validator_rejects),
+            cmocka_unit_test(test_fast_path_matches_tree),
         };
         size_t nfix = sizeof fixed / sizeof fixed[0];
         size_t n = 0;
