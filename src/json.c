@@ -176,66 +176,79 @@ static size_t utf8_seq_len(const unsigned char *p, size_t avail)
         return len;
 }
 
+/* Input bytes escaped per round: the output is written in place, into room for the worst case
+ * of a round (6 bytes per byte, plus a UTF-8 sequence running past its end), so a large string
+ * never reserves six times its size at once. */
+#define ESCAPE_ROUND 4096
+
 void json_append_string(struct buf *b, const char *s, size_t n)
 {
         static const char hex[] = "0123456789abcdef";
         const unsigned char *p = (const unsigned char *)s;
         size_t i = 0;
 
-        /* Most text needs no escape: one reserve covers it, and a little more. */
+        /* The journal escapes every upstream chunk and stream event through here, so bytes are
+         * written straight into the buffer rather than through an append per run. */
         buf_reserve(b, n + n / 8 + 2);
         buf_putc(b, '"');
         while (i < n) {
-                unsigned char c = p[i];
-                const unsigned char *run = p + i;
-                size_t len;
+                size_t end = n - i > ESCAPE_ROUND ? i + ESCAPE_ROUND : n;
+                char *o;
 
-                /* Copy runs of plain bytes in one go. */
-                while (i < n && p[i] >= 0x20 && p[i] < 0x80 && p[i] != '"' && p[i] != '\\')
+                buf_reserve(b, (end - i) * 6 + 3);
+                o = b->data + b->len;
+                while (i < end) {
+                        unsigned char c = p[i];
+                        size_t len;
+
+                        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+                                *o++ = (char)c;
+                                i++;
+                                continue;
+                        }
                         i++;
-                if (p + i > run) {
-                        buf_append(b, run, (size_t)(p + i - run));
-                        continue;
+                        switch (c) {
+                        case '"':
+                                *o++ = '\\';
+                                *o++ = '"';
+                                continue;
+                        case '\\':
+                                *o++ = '\\';
+                                *o++ = '\\';
+                                continue;
+                        case '\n':
+                                *o++ = '\\';
+                                *o++ = 'n';
+                                continue;
+                        case '\r':
+                                *o++ = '\\';
+                                *o++ = 'r';
+                                continue;
+                        case '\t':
+                                *o++ = '\\';
+                                *o++ = 't';
+                                continue;
+                        default:
+                                break;
+                        }
+                        if (c < 0x20) {
+                                memcpy(o, "\\u00", 4);
+                                o[4] = hex[c >> 4];
+                                o[5] = hex[c & 15];
+                                o += 6;
+                                continue;
+                        }
+                        len = utf8_seq_len(p + i - 1, n - (i - 1));
+                        if (len == 0) {
+                                memcpy(o, "\xEF\xBF\xBD", 3);
+                                o += 3;
+                                continue;
+                        }
+                        memcpy(o, p + i - 1, len);
+                        o += len;
+                        i += len - 1;
                 }
-                c = p[i];
-                switch (c) {
-                case '"':
-                        buf_append(b, "\\\"", 2);
-                        i++;
-                        continue;
-                case '\\':
-                        buf_append(b, "\\\\", 2);
-                        i++;
-                        continue;
-                case '\n':
-                        buf_append(b, "\\n", 2);
-                        i++;
-                        continue;
-                case '\r':
-                        buf_append(b, "\\r", 2);
-                        i++;
-                        continue;
-                case '\t':
-                        buf_append(b, "\\t", 2);
-                        i++;
-                        continue;
-                default:
-                        break;
-                }
-                if (c < 0x20) {
-                        char esc[7] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15], 0};
-                        buf_puts(b, esc);
-                        i++;
-                        continue;
-                }
-                len = utf8_seq_len(p + i, n - i);
-                if (len == 0) {
-                        buf_puts(b, "\xEF\xBF\xBD");
-                        i++;
-                        continue;
-                }
-                buf_append(b, p + i, len);
-                i += len;
+                b->len = (size_t)(o - b->data);
         }
         buf_putc(b, '"');
 }

@@ -80,6 +80,108 @@ static void test_append_string(void **state)
         buf_fini(&b);
 }
 
+/* The escaper as it was written first (an append per run), kept as the reference. */
+static size_t ref_utf8_len(const unsigned char *p, size_t avail)
+{
+        size_t len;
+        unsigned cp;
+
+        if ((p[0] & 0xE0) == 0xC0) {
+                len = 2;
+                cp = p[0] & 0x1F;
+        } else if ((p[0] & 0xF0) == 0xE0) {
+                len = 3;
+                cp = p[0] & 0x0F;
+        } else if ((p[0] & 0xF8) == 0xF0) {
+                len = 4;
+                cp = p[0] & 0x07;
+        } else {
+                return 0;
+        }
+        if (len > avail)
+                return 0;
+        for (size_t i = 1; i < len; i++) {
+                if ((p[i] & 0xC0) != 0x80)
+                        return 0;
+                cp = (cp << 6) | (p[i] & 0x3F);
+        }
+        if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+            cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+                return 0;
+        return len;
+}
+
+static void ref_append_string(struct buf *b, const unsigned char *p, size_t n)
+{
+        static const char hex[] = "0123456789abcdef";
+
+        buf_putc(b, '"');
+        for (size_t i = 0; i < n;) {
+                unsigned char c = p[i];
+                size_t len;
+                if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+                        buf_putc(b, (char)c);
+                        i++;
+                } else if (c == '"' || c == '\\') {
+                        buf_putc(b, '\\');
+                        buf_putc(b, (char)c);
+                        i++;
+                } else if (c == '\n' || c == '\r' || c == '\t') {
+                        buf_putc(b, '\\');
+                        buf_putc(b, c == '\n' ? 'n' : c == '\r' ? 'r' : 't');
+                        i++;
+                } else if (c < 0x20) {
+                        char esc[7] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15], 0};
+                        buf_puts(b, esc);
+                        i++;
+                } else if ((len = ref_utf8_len(p + i, n - i)) == 0) {
+                        buf_puts(b, "\xEF\xBF\xBD");
+                        i++;
+                } else {
+                        buf_append(b, p + i, len);
+                        i += len;
+                }
+        }
+        buf_putc(b, '"');
+}
+
+/* Random bytes biased towards what needs care (quotes, controls, UTF-8 lead and continuation
+ * bytes), in lengths around the escaper's 4096-byte rounds so that sequences straddle them. */
+static void test_append_string_random(void **state)
+{
+        static const unsigned char pick[] = {'a',  'b',  '"',  '\\', '\n', '\r', '\t', 0x00, 0x01,
+                                             0x1f, 0x7f, 0x80, 0xbf, 0xc3, 0xa9, 0xe2, 0x82, 0xac,
+                                             0xf0, 0x9f, 0x98, 0x80, 0xed, 0xa0, 0xff};
+        static unsigned char in[3 * 4096 + 17];
+        unsigned long long x = 88172645463325252ULL;
+        struct buf got;
+        struct buf want;
+
+        (void)state;
+        buf_init(&got);
+        buf_init(&want);
+        for (int round = 0; round < 400; round++) {
+                size_t n = round < 200 ? (size_t)round : sizeof in - (size_t)(round % 40);
+                for (size_t i = 0; i < n; i++) {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        in[i] =
+                            (x & 3) == 0 ? (unsigned char)(x >> 8) : pick[(x >> 8) % sizeof pick];
+                }
+                buf_clear(&got);
+                buf_clear(&want);
+                buf_puts(&got, "pre");
+                buf_puts(&want, "pre");
+                json_append_string(&got, (const char *)in, n);
+                ref_append_string(&want, in, n);
+                assert_int_equal(got.len, want.len);
+                assert_memory_equal(got.data, want.data, want.len + 1);
+        }
+        buf_fini(&got);
+        buf_fini(&want);
+}
+
 static void test_merge(void **state)
 {
         cJSON *dst = cJSON_Parse("{\"a\":1,\"o\":{\"x\":1,\"y\":2}}");
@@ -120,6 +222,7 @@ int main(void)
             cmocka_unit_test(test_pairs_and_escaped_backslash_kept),
             cmocka_unit_test(test_parse_errors),
             cmocka_unit_test(test_append_string),
+            cmocka_unit_test(test_append_string_random),
             cmocka_unit_test(test_merge),
             cmocka_unit_test(test_buf),
         };
