@@ -6,9 +6,25 @@
 #include <stdio.h>
 #include <string.h>
 
+/* A scratch buffer grown beyond this by a large body is let go rather than kept. */
+#define SCRATCH_KEEP (64 * 1024)
+
 void recorder_init(struct recorder *r)
 {
         memset(r, 0, sizeof *r);
+        buf_init(&r->scratch);
+        r->offset_sec = (time_t)-1;
+}
+
+void recorder_fini(struct recorder *r)
+{
+        buf_fini(&r->scratch);
+}
+
+struct buf *recorder_scratch(struct recorder *r)
+{
+        buf_clear(&r->scratch);
+        return &r->scratch;
 }
 
 void recorder_add_sink(struct recorder *r, const char *name, struct ring *ring)
@@ -31,7 +47,24 @@ static void stamp(struct recorder *r, struct record *rec, enum record_kind kind)
         rec->seq = ++r->seq;
         rec->kind = kind;
         clock_gettime(CLOCK_MONOTONIC, &rec->mono);
-        clock_gettime(CLOCK_REALTIME, &rec->wall);
+        if (rec->mono.tv_sec != r->offset_sec) {
+                /* Both clocks advance at the same rate (NTP slews both); only a step of the wall
+                 * clock (settimeofday) reaches records up to a second late. */
+                clock_gettime(CLOCK_REALTIME, &rec->wall);
+                r->wall_offset.tv_sec = rec->wall.tv_sec - rec->mono.tv_sec;
+                r->wall_offset.tv_nsec = rec->wall.tv_nsec - rec->mono.tv_nsec;
+                r->offset_sec = rec->mono.tv_sec;
+                return;
+        }
+        rec->wall.tv_sec = rec->mono.tv_sec + r->wall_offset.tv_sec;
+        rec->wall.tv_nsec = rec->mono.tv_nsec + r->wall_offset.tv_nsec;
+        if (rec->wall.tv_nsec >= 1000000000L) {
+                rec->wall.tv_nsec -= 1000000000L;
+                rec->wall.tv_sec++;
+        } else if (rec->wall.tv_nsec < 0) {
+                rec->wall.tv_nsec += 1000000000L;
+                rec->wall.tv_sec--;
+        }
 }
 
 /* Tells a sink how many records it lost, if it can take a record now. */
@@ -103,6 +136,8 @@ void recorder_emit(struct recorder *r, enum record_kind kind, const char *sessio
               fields != NULL && fields->len > 0 ? record_payload_new(fields->data, fields->len)
                                                 : NULL,
               false);
+        if (r->scratch.cap > SCRATCH_KEEP)
+                buf_fini(&r->scratch);
 }
 
 void recorder_emit_raw(struct recorder *r, enum record_kind kind, const char *session,

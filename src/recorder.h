@@ -27,9 +27,15 @@ struct recorder {
         uint64_t seq;
         struct recorder_sink sinks[RECORDER_MAX_SINKS];
         size_t n_sinks;
+        struct buf scratch; /* see recorder_scratch */
+        /* Wall time is the monotonic clock plus this offset, re-read once per monotonic second:
+         * one clock read per record instead of two. */
+        struct timespec wall_offset;
+        time_t offset_sec; /* the monotonic second the offset was read in; -1: never */
 };
 
 void recorder_init(struct recorder *r);
+void recorder_fini(struct recorder *r);
 void recorder_add_sink(struct recorder *r, const char *name, struct ring *ring);
 /* True when some consumer listens (record building can be skipped otherwise). */
 int recorder_active(const struct recorder *r);
@@ -42,6 +48,9 @@ void recorder_emit(struct recorder *r, enum record_kind kind, const char *sessio
 /* The same for raw bytes, shown by consumers as the record's "data" string. */
 void recorder_emit_raw(struct recorder *r, enum record_kind kind, const char *session,
                        const char *request_id, const char *model, const char *p, size_t n);
+/* An empty buffer to build a record's fields in, reused from record to record so that building
+ * one costs no allocation; valid until the next recorder_emit (which may be given it). */
+struct buf *recorder_scratch(struct recorder *r);
 /* Records dropped for the named sink so far. */
 uint64_t recorder_dropped(const struct recorder *r, const char *name);
 

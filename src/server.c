@@ -17,6 +17,7 @@
 #include "trace.h"
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/keyvalq_struct.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -75,6 +76,62 @@ void server_send_json(struct evhttp_request *req, int status, const struct buf *
         evbuffer_add(eb, buf_str(body), body->len);
         evhttp_send_reply(req, status, reason_phrase(status), eb);
         evbuffer_free(eb);
+}
+
+/*
+ * Streamed replies go to the socket as each piece is handed over. Left to evhttp, every piece
+ * would register interest in writability, wait a loop turn for epoll to report it, write, and
+ * withdraw the interest: two epoll_ctl calls and an extra turn per chunk of an answer. Here the
+ * piece is written at once; when the socket took all of it, the write interest is withdrawn in
+ * the same turn (the changelist then never tells the kernel), and when it did not, the rest
+ * waits for writability as before. The end restores the interest, because evhttp completes the
+ * reply (and reads the connection's next request) from its write callback.
+ */
+static struct bufferevent *stream_bev(struct evhttp_request *req)
+{
+        struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+
+        return evcon != NULL ? evhttp_connection_get_bufferevent(evcon) : NULL;
+}
+
+static void stream_write_now(struct evhttp_request *req)
+{
+        struct bufferevent *bev = stream_bev(req);
+        struct evbuffer *out;
+
+        if (bev == NULL)
+                return;
+        out = bufferevent_get_output(bev);
+        evbuffer_write(out, bufferevent_getfd(bev)); /* errors surface in evhttp's write */
+        if (evbuffer_get_length(out) == 0)
+                bufferevent_disable(bev, EV_WRITE);
+        else
+                bufferevent_enable(bev, EV_WRITE);
+}
+
+void server_stream_start(struct evhttp_request *req)
+{
+        evhttp_send_reply_start(req, 200, "OK");
+        stream_write_now(req);
+}
+
+void server_stream_chunk(struct evhttp_request *req, const char *p, size_t n)
+{
+        struct evbuffer *eb = evbuffer_new();
+
+        evbuffer_add(eb, p, n);
+        evhttp_send_reply_chunk(req, eb);
+        evbuffer_free(eb);
+        stream_write_now(req);
+}
+
+void server_stream_end(struct evhttp_request *req)
+{
+        struct bufferevent *bev = stream_bev(req);
+
+        if (bev != NULL)
+                bufferevent_enable(bev, EV_WRITE);
+        evhttp_send_reply_end(req);
 }
 
 void server_send_error(struct evhttp_request *req, int status, const char *type,
@@ -605,6 +662,7 @@ void server_free(struct server *s)
         server_config_unref(s->config);
         usage_totals_free(s->totals);
         usage_totals_free(s->session_totals);
+        recorder_fini(&s->recorder);
         free(s->journal_dir);
         free(s->switch_to);
         free(s->switch_scope);

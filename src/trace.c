@@ -96,11 +96,14 @@ static void emit(struct trace *t, enum record_kind kind, struct buf *b)
 /* The members are built with direct appends, not printf: a request makes ten records or more,
  * and formatting them is on the core thread's hot path. */
 
-/* A record's members are built in one allocation: room for what the record is known to hold. */
-static void start(struct buf *b, size_t extra)
+/* A record's members are built in the recorder's reused buffer, with room for what the record
+ * is known to hold: no allocation once it has grown to the usual size. */
+static struct buf *start(struct trace *t, size_t extra)
 {
-        buf_init(b);
-        buf_reserve(b, 256 + extra);
+        struct buf *b = recorder_scratch(t->rec);
+
+        buf_reserve(b, extra);
+        return b;
 }
 
 /* "name": preceded by a comma unless it is the first member. */
@@ -194,7 +197,7 @@ void trace_client_request(struct trace *t, struct evhttp_request *req, const cha
         const char *method = "OTHER";
         const char *replay_of = evhttp_find_header(h, "x-claude-proxy-replay-of");
         struct evkeyval *kv;
-        struct buf b;
+        struct buf *b;
         bool first = true;
 
         if (!trace_on(t))
@@ -202,52 +205,49 @@ void trace_client_request(struct trace *t, struct evhttp_request *req, const cha
         for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
                 if (cmd == (enum evhttp_cmd_type)(1 << i))
                         method = methods[i];
-        start(&b, n + 1024);
-        put_str(&b, "method", method);
-        put_str(&b, "path", evhttp_request_get_uri(req));
-        buf_puts(&b, ",\"headers\":{");
+        b = start(t, n + 512);
+        put_str(b, "method", method);
+        put_str(b, "path", evhttp_request_get_uri(req));
+        buf_puts(b, ",\"headers\":{");
         TAILQ_FOREACH(kv, h, next)
         {
-                put_header(&b, &first, kv->key, kv->value);
+                put_header(b, &first, kv->key, kv->value);
         }
-        buf_putc(&b, '}');
+        buf_putc(b, '}');
         if (replay_of != NULL)
-                put_str(&b, "replay_of", replay_of);
-        put_body(&b, body, n, body_is_json);
-        emit(t, RECORD_CLIENT_REQUEST, &b);
-        buf_fini(&b);
+                put_str(b, "replay_of", replay_of);
+        put_body(b, body, n, body_is_json);
+        emit(t, RECORD_CLIENT_REQUEST, b);
 }
 
 void trace_route(struct trace *t, const char *requested, const struct model_entry *e, bool fallback)
 {
-        struct buf b;
+        struct buf *b;
 
         if (!trace_on(t))
                 return;
-        start(&b, 0);
-        put_str(&b, "requested", requested);
-        put_str(&b, "model_id", e->model_id);
-        put_str(&b, "model_name", e->model_name);
-        put_str(&b, "mode", e->direct ? "direct" : "translate");
-        put_str(&b, "api_base", e->api_base);
-        put_bool(&b, "fallback", fallback);
-        emit(t, RECORD_ROUTE, &b);
-        buf_fini(&b);
+        b = start(t, 0);
+        put_str(b, "requested", requested);
+        put_str(b, "model_id", e->model_id);
+        put_str(b, "model_name", e->model_name);
+        put_str(b, "mode", e->direct ? "direct" : "translate");
+        put_str(b, "api_base", e->api_base);
+        put_bool(b, "fallback", fallback);
+        emit(t, RECORD_ROUTE, b);
 }
 
 void trace_upstream_request(struct trace *t, const char *url, int attempt, const char *body,
                             size_t n)
 {
-        struct buf b;
+        struct buf *b;
 
         if (!trace_on(t))
                 return;
-        start(&b, n + (url != NULL ? strlen(url) : 0));
-        put_str(&b, "url", url);
-        put_long(&b, "attempt", attempt);
-        put_body(&b, body, n, true);
-        emit(t, RECORD_UPSTREAM_REQUEST, &b);
-        buf_fini(&b);
+        b = start(t, n + (url != NULL ? strlen(url) : 0));
+        put_str(b, "url", url);
+        put_long(b, "attempt", attempt);
+        put_body(b, body, n, true);
+        emit(t, RECORD_UPSTREAM_REQUEST, b);
 }
 
 struct header_json {
@@ -264,19 +264,18 @@ static void header_cb(void *arg, const char *name, const char *value)
 void trace_upstream_response(struct trace *t, int status, const struct upstream_transfer *up)
 {
         struct header_json h;
-        struct buf b;
+        struct buf *b;
 
         if (!trace_on(t))
                 return;
-        start(&b, 512);
-        put_long(&b, "status", status);
-        buf_puts(&b, ",\"headers\":{");
-        h.b = &b;
+        b = start(t, 256);
+        put_long(b, "status", status);
+        buf_puts(b, ",\"headers\":{");
+        h.b = b;
         h.first = true;
         upstream_headers_foreach(up, header_cb, &h);
-        buf_putc(&b, '}');
-        emit(t, RECORD_UPSTREAM_RESPONSE, &b);
-        buf_fini(&b);
+        buf_putc(b, '}');
+        emit(t, RECORD_UPSTREAM_RESPONSE, b);
 }
 
 /* Chunks and stream bytes are the hot path: one copy, no escaping here (the consumer's thread
@@ -307,68 +306,64 @@ void trace_bytes(struct trace *t, enum record_kind kind, const char *p, size_t n
 void trace_client_response(struct trace *t, int status, const char *body, size_t n,
                            bool body_is_json)
 {
-        struct buf b;
+        struct buf *b;
 
         if (!trace_on(t))
                 return;
-        start(&b, n);
-        put_long(&b, "status", status);
-        put_body(&b, body, n, body_is_json);
-        emit(t, RECORD_CLIENT_RESPONSE, &b);
-        buf_fini(&b);
+        b = start(t, n);
+        put_long(b, "status", status);
+        put_body(b, body, n, body_is_json);
+        emit(t, RECORD_CLIENT_RESPONSE, b);
 }
 
 void trace_usage(struct trace *t, const struct usage *u, bool estimated)
 {
-        struct buf b;
+        struct buf *b;
 
         if (!trace_on(t))
                 return;
-        start(&b, 0);
-        put_long(&b, "input_tokens", u->input);
-        put_long(&b, "output_tokens", u->output);
-        put_long(&b, "cache_read_input_tokens", u->cache_read);
-        put_long(&b, "cache_creation_input_tokens", u->cache_write);
-        put_bool(&b, "estimated", estimated);
-        emit(t, RECORD_USAGE, &b);
-        buf_fini(&b);
+        b = start(t, 0);
+        put_long(b, "input_tokens", u->input);
+        put_long(b, "output_tokens", u->output);
+        put_long(b, "cache_read_input_tokens", u->cache_read);
+        put_long(b, "cache_creation_input_tokens", u->cache_write);
+        put_bool(b, "estimated", estimated);
+        emit(t, RECORD_USAGE, b);
 }
 
 void trace_error(struct trace *t, const char *where, int status, const char *type,
                  const char *message)
 {
-        struct buf b;
+        struct buf *b;
 
         if (!trace_on(t))
                 return;
-        start(&b, strlen(message != NULL ? message : ""));
-        put_str(&b, "where", where);
-        put_long(&b, "status", status);
-        put_str(&b, "type", type);
-        put_str(&b, "message", message);
-        emit(t, RECORD_ERROR, &b);
-        buf_fini(&b);
+        b = start(t, strlen(message != NULL ? message : ""));
+        put_str(b, "where", where);
+        put_long(b, "status", status);
+        put_str(b, "type", type);
+        put_str(b, "message", message);
+        emit(t, RECORD_ERROR, b);
 }
 
 void trace_end(struct trace *t, const struct trace_end *e)
 {
-        struct buf b;
+        struct buf *b;
 
         if (!trace_on(t))
                 return;
-        start(&b, 0);
-        put_long(&b, "status", e->status);
-        put_str(&b, "model_id", e->model_id);
-        put_str(&b, "mode", e->mode);
-        put_bool(&b, "stream", e->stream);
-        put_long(&b, "ttft_ms", e->ttft_ms);
-        put_long(&b, "duration_ms", e->duration_ms);
-        put_str(&b, "stop_reason", e->stop_reason);
-        put_long(&b, "tool_calls", e->tool_calls);
-        put_long(&b, "attempts", e->attempts);
-        put_bool(&b, "failed", e->failed);
-        emit(t, RECORD_END, &b);
-        buf_fini(&b);
+        b = start(t, 0);
+        put_long(b, "status", e->status);
+        put_str(b, "model_id", e->model_id);
+        put_str(b, "mode", e->mode);
+        put_bool(b, "stream", e->stream);
+        put_long(b, "ttft_ms", e->ttft_ms);
+        put_long(b, "duration_ms", e->duration_ms);
+        put_str(b, "stop_reason", e->stop_reason);
+        put_long(b, "tool_calls", e->tool_calls);
+        put_long(b, "attempts", e->attempts);
+        put_bool(b, "failed", e->failed);
+        emit(t, RECORD_END, b);
 }
 
 void trace_config(struct recorder *rec, const char *path, const struct config *cfg,
