@@ -87,6 +87,13 @@ void server_set_journal_dir(struct server *s, const char *dir);
 /* Sends an Anthropic error answer and completes req. */
 void server_send_error(struct evhttp_request *req, int status, const char *type,
                        const char *message, const char *request_id);
+/*
+ * A streamed 200 answer (headers set by the caller): its start, each piece, and its end, each
+ * written to the socket at once when it takes them.
+ */
+void server_stream_start(struct evhttp_request *req);
+void server_stream_chunk(struct evhttp_request *req, const char *p, size_t n);
+void server_stream_end(struct evhttp_request *req);
 /* Sends a JSON answer and completes req. */
 void server_send_json(struct evhttp_request *req, int status, const struct buf *body,
                       const char *request_id);
