@@ -42,7 +42,10 @@ struct exchange {
         struct evhttp_connection *conn;
         struct server_config *cfg;
         const struct model_entry *e;
-        cJSON *body; /* the client's request */
+        cJSON *body; /* the client's request; freed once sent upstream, but for count_tokens */
+        char *model; /* the model the client asked for */
+        long max_tokens;
+        cJSON *stop_sequences; /* the request's, detached from it */
         enum exchange_kind kind;
         bool direct;                    /* pass through to an Anthropic-compatible upstream */
         struct passthrough_watch watch; /* direct: usage and stop reason of the answer */
@@ -100,6 +103,8 @@ static void exchange_free(struct exchange *ex)
         passthrough_watch_fini(&ex->watch);
         toolmap_free(ex->names);
         cJSON_Delete(ex->body);
+        cJSON_Delete(ex->stop_sequences);
+        free(ex->model);
         buf_fini(&ex->acc);
         buf_fini(&ex->out);
         buf_fini(&ex->dbg_upstream);
@@ -637,8 +642,7 @@ static void on_done(void *arg, struct upstream_transfer *t, const struct upstrea
         } else {
                 if (retryable_status(ex->status) && maybe_retry(ex, retry_after_ms(ex)))
                         return;
-                errors_from_upstream(ex->status, buf_str(&ex->acc), ex->acc.len,
-                                     (long)cJSON_GetNumberValue(json_get(ex->body, "max_tokens")),
+                errors_from_upstream(ex->status, buf_str(&ex->acc), ex->acc.len, ex->max_tokens,
                                      &m);
                 scrub_key(&m.message, ex->key);
                 if (ex->s->settings.debug)
@@ -765,7 +769,6 @@ static int prepare_translate(struct exchange *ex)
 
         ex->reply.names = ex->names;
         ex->reply.input_estimate = tokens_estimate_request(ex->body);
-        ex->reply.stop_sequences = json_get(ex->body, "stop_sequences");
         /* A seed drawn from the server's generator, not its state: the message ids then share
          * nothing with the request ids made from that state. */
         ex->reply.seed = ids_next(&ex->s->seed);
@@ -796,6 +799,28 @@ static void prepare_direct(struct exchange *ex)
         ex->payload = buf_detach(&body);
         ex->upstream_stream = ex->client_stream;
         ex->url = passthrough_url(ex->e->api_base, evhttp_request_get_uri(ex->req));
+}
+
+/*
+ * Once the upstream body is built, the client's request matters only for a few values: those
+ * are kept and the rest freed, the received bytes and the parsed tree (several times the size
+ * of a 50 KB Claude Code request), instead of living as long as the answer streams. count_tokens
+ * keeps the tree for the local estimate.
+ */
+static void release_request(struct exchange *ex)
+{
+        struct evbuffer *in = evhttp_request_get_input_buffer(ex->req);
+
+        evbuffer_drain(in, evbuffer_get_length(in));
+        if (ex->kind == EXCHANGE_COUNT_TOKENS)
+                return;
+        ex->model = xstrdup(json_get_str(ex->body, "model"));
+        ex->reply.model = ex->model;
+        ex->max_tokens = (long)cJSON_GetNumberValue(json_get(ex->body, "max_tokens"));
+        ex->stop_sequences = cJSON_DetachItemFromObjectCaseSensitive(ex->body, "stop_sequences");
+        ex->reply.stop_sequences = ex->stop_sequences;
+        cJSON_Delete(ex->body);
+        ex->body = NULL;
 }
 
 void exchange_start(struct server *s, struct evhttp_request *req, cJSON *body,
@@ -841,5 +866,6 @@ void exchange_start(struct server *s, struct evhttp_request *req, cJSON *body,
                 log_info("%s upstream request: %s", ex->trace.request_id, ex->payload);
                 free(client);
         }
+        release_request(ex);
         send_upstream(ex);
 }
