@@ -114,6 +114,13 @@ struct record_payload *record_payload_new(const char *data, size_t n)
         return p;
 }
 
+void record_payload_share(struct record_payload *p, int n)
+{
+        /* Nobody else can see p yet; whatever publishes it (a ring's release store) publishes
+         * this store with it. */
+        atomic_store_explicit(&p->refs, n, memory_order_relaxed);
+}
+
 struct record_payload *record_payload_ref(struct record_payload *p)
 {
         /* Relaxed: whoever hands out the new reference already holds one, so the payload cannot

@@ -72,6 +72,9 @@ int record_kind_from_name(const char *name);
 
 /* A payload holding a copy of n bytes, with one reference. */
 struct record_payload *record_payload_new(const char *data, size_t n);
+/* Before p is handed to anyone: turns its one reference into n (n >= 1), one per consumer it
+ * is about to be offered to, without an atomic read-modify-write per consumer. */
+void record_payload_share(struct record_payload *p, int n);
 /* Takes one more reference (for one more consumer). */
 struct record_payload *record_payload_ref(struct record_payload *p);
 /* Lets go of one reference. Safe from any thread. The last reference frees the payload when

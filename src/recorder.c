@@ -110,12 +110,14 @@ static void offer(struct recorder *r, enum record_kind kind, const char *session
                 copy_id(rec.model, sizeof rec.model, model);
         rec.payload = payload;
         rec.raw = raw;
+        /* One reference per sink, set before any push; a sink that cannot take the record gives
+         * its reference back (the last one frees). */
+        if (rec.payload != NULL)
+                record_payload_share(rec.payload, (int)r->n_sinks);
         for (size_t i = 0; i < r->n_sinks; i++) {
                 struct recorder_sink *s = &r->sinks[i];
                 if (s->unreported > 0)
                         report_drops(r, s);
-                if (rec.payload != NULL)
-                        record_payload_ref(rec.payload);
                 if (!ring_push(s->ring, &rec)) {
                         if (rec.payload != NULL)
                                 record_payload_unref(rec.payload);
@@ -123,8 +125,6 @@ static void offer(struct recorder *r, enum record_kind kind, const char *session
                         s->unreported++;
                 }
         }
-        if (rec.payload != NULL)
-                record_payload_unref(rec.payload);
 }
 
 void recorder_emit(struct recorder *r, enum record_kind kind, const char *session,
