@@ -41,7 +41,7 @@ static void fmt_ms(long ms, char *out, size_t n)
 static void fmt_tok(long t, char *out, size_t n)
 {
         if (t < 10000)
-                snprintf(out, n, "%ld", t);
+                snprintf(out, n, "%d", t < 0 ? 0 : (int)t); /* counts are never negative */
         else if (t < 10000000)
                 snprintf(out, n, "%ldk", t / 1000);
         else
