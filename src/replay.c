@@ -186,7 +186,15 @@ struct replay_journal *replay_journal_new(void)
 
         j->by_request = index_new();
         j->by_session = index_new();
+        j->models = index_new();
+        j->stamp_sec = -1;
         return j;
+}
+
+static void record_fini(struct replay_record *rec)
+{
+        free(rec->line);
+        record_payload_unref(rec->payload);
 }
 
 static void request_free(struct replay_request *r)
@@ -206,12 +214,13 @@ static void request_free(struct replay_request *r)
         free(r->replay_of);
         free(r->error);
         for (size_t i = 0; i < r->n_records; i++)
-                free(r->records[i].line);
+                record_fini(&r->records[i]);
         free(r->records);
         free(r);
 }
 
-/* Frees the lines of the records for which drop() says so, keeping the others in order. */
+/* Frees the records for which drop() says so, keeping the others in order, in an array no
+ * larger than they need (a released stream leaves a few records of a hundred). */
 static void release_records(struct replay_request *r, bool (*drop)(int kind))
 {
         size_t kept = 0;
@@ -219,11 +228,20 @@ static void release_records(struct replay_request *r, bool (*drop)(int kind))
         for (size_t i = 0; i < r->n_records; i++) {
                 struct replay_record *rec = &r->records[i];
                 if (drop(rec->kind))
-                        free(rec->line);
+                        record_fini(rec);
                 else
                         r->records[kept++] = *rec;
         }
         r->n_records = kept;
+        if (kept < r->cap_records) {
+                r->cap_records = kept;
+                if (kept == 0) {
+                        free(r->records);
+                        r->records = NULL;
+                } else {
+                        r->records = xrealloc(r->records, kept * sizeof *r->records);
+                }
+        }
 }
 
 static bool is_stream(int kind)
@@ -263,10 +281,15 @@ void replay_journal_free(struct replay_journal *j)
         }
         free(j->sessions);
         for (size_t i = 0; i < j->n_other; i++)
-                free(j->other[i].line);
+                record_fini(&j->other[i]);
         free(j->other);
         index_free(j->by_request);
         index_free(j->by_session);
+        if (j->models != NULL) {
+                for (size_t i = 0; i < j->models->cap; i++)
+                        free(j->models->slots[i].val);
+                index_free(j->models);
+        }
         free(j);
 }
 
@@ -305,11 +328,28 @@ static struct replay_request *request_get(struct replay_journal *j, const char *
         r = request_new(id);
         r->session = xstrdup(session != NULL ? session : "");
         GROW(j->requests, j->n_requests, j->cap_requests);
+        r->index = j->n_requests;
         j->requests[j->n_requests++] = r;
         index_put(j->by_request, r->id, r);
         s = session_get(j, r->session);
         GROW(s->requests, s->n_requests, s->cap_requests);
         s->requests[s->n_requests++] = r;
+        /* s now has the latest request: it moves to the end of the activity order. */
+        if (j->last_active != s) {
+                if (s->less_active != NULL)
+                        s->less_active->more_active = s->more_active;
+                else if (j->first_active == s)
+                        j->first_active = s->more_active;
+                if (s->more_active != NULL)
+                        s->more_active->less_active = s->less_active;
+                s->more_active = NULL;
+                s->less_active = j->last_active;
+                if (j->last_active != NULL)
+                        j->last_active->more_active = s;
+                else
+                        j->first_active = s;
+                j->last_active = s;
+        }
         return r;
 }
 
@@ -504,12 +544,12 @@ static void note_end(struct replay_request *r, const cJSON *rec)
                 r->failed = true;
 }
 
+/* What the record says about its request (rec: the record's members; the header's `model`
+ * is the caller's to note first). */
 static void note_record(struct replay_request *r, int kind, const cJSON *rec)
 {
         long v;
 
-        if (r->model == NULL)
-                set_str(&r->model, json_get_str(rec, "model"));
         switch (kind) {
         case RECORD_CLIENT_REQUEST:
                 note_client_request(r, rec);
@@ -570,6 +610,7 @@ static void keep_record(struct replay_record **arr, size_t *n, size_t *cap, uint
 
         GROW(*arr, *n, *cap);
         rec = &(*arr)[(*n)++];
+        memset(rec, 0, sizeof *rec);
         rec->seq = seq;
         rec->kind = kind;
         rec->line = xstrndup(line, len);
@@ -620,34 +661,343 @@ int replay_journal_add_line(struct replay_journal *j, const char *line, size_t n
         time = json_get_str(rec, "time");
         if (request == NULL || *request == '\0') {
                 double count;
+                j->last_request = NULL;
                 if (kind == RECORD_DROPPED && json_get_num(rec, "count", &count) && count > 0)
                         j->dropped += (uint64_t)count;
                 keep_record(&j->other, &j->n_other, &j->cap_other, (uint64_t)seq, kind, line, n);
         } else {
                 struct replay_request *r = request_get(j, request, session);
+                j->last_request = r;
                 if (r->n_records == 0 && time != NULL) {
                         snprintf(r->time, sizeof r->time, "%s", time);
                         r->wall = parse_time(time);
                 }
                 keep_record(&r->records, &r->n_records, &r->cap_records, (uint64_t)seq, kind, line,
                             n);
+                if (r->model == NULL)
+                        set_str(&r->model, json_get_str(rec, "model"));
                 note_record(r, kind, rec);
         }
         cJSON_Delete(rec);
         return 0;
 }
 
-int replay_journal_add_record(struct replay_journal *j, const struct record *r)
-{
-        struct buf line;
-        int rc;
+/* ---- records from a ring ------------------------------------------------------------------ */
 
-        /* The journal's own line (docs/journal-format.md), so both paths read the same. */
-        buf_init(&line);
-        record_format(r, 0, &line);
-        rc = replay_journal_add_line(j, line.data, line.len);
-        buf_fini(&line);
-        return rc;
+/*
+ * A payload holds an object's members without the braces ("k":v,"k":v). The summary needs a few
+ * of them; scanning for those is far cheaper than parsing a 50 KB body into a tree.
+ */
+struct member {
+        const char *key; /* as written, between the quotes */
+        size_t klen;
+        const char *val; /* the value's bytes */
+        size_t vlen;
+};
+
+static const char *scan_ws(const char *p, const char *end)
+{
+        while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+                p++;
+        return p;
+}
+
+/* Just past the string whose opening quote is at p; end when it does not close. */
+static const char *scan_string(const char *p, const char *end)
+{
+        for (p++; p < end;) {
+                const char *q = memchr(p, '"', (size_t)(end - p));
+                const char *b = q;
+
+                if (q == NULL)
+                        return end;
+                while (b > p && b[-1] == '\\')
+                        b--;
+                if ((q - b) % 2 == 0)
+                        return q + 1;
+                p = q + 1;
+        }
+        return end;
+}
+
+/* Just past the value starting at p; containers are skipped whole. */
+static const char *scan_value(const char *p, const char *end)
+{
+        int depth = 0;
+
+        if (p < end && *p == '"')
+                return scan_string(p, end);
+        if (p < end && *p != '{' && *p != '[') {
+                while (p < end && *p != ',' && *p != '}' && *p != ']' && *p != ' ' && *p != '\t' &&
+                       *p != '\n' && *p != '\r')
+                        p++;
+                return p;
+        }
+        while (p < end) {
+                if (*p == '"') {
+                        p = scan_string(p, end);
+                        continue;
+                }
+                if (*p == '{' || *p == '[')
+                        depth++;
+                else if (*p == '}' || *p == ']')
+                        depth--;
+                p++;
+                if (depth == 0)
+                        return p;
+        }
+        return end;
+}
+
+/* The next member of members text at *pp (advanced past it and its comma); false at the end
+ * or at anything that is not a member. */
+static bool next_member(const char **pp, const char *end, struct member *m)
+{
+        const char *p = scan_ws(*pp, end), *k;
+
+        if (p < end && *p == ',')
+                p = scan_ws(p + 1, end);
+        if (p >= end || *p != '"')
+                return false;
+        k = p;
+        p = scan_string(p, end);
+        m->key = k + 1;
+        m->klen = p > k + 1 ? (size_t)(p - k - 2) : 0;
+        p = scan_ws(p, end);
+        if (p >= end || *p != ':')
+                return false;
+        p = scan_ws(p + 1, end);
+        m->val = p;
+        p = scan_value(p, end);
+        m->vlen = (size_t)(p - m->val);
+        *pp = p;
+        return m->vlen > 0;
+}
+
+static bool member_is(const struct member *m, const char *key)
+{
+        return m->klen == strlen(key) && memcmp(m->key, key, m->klen) == 0;
+}
+
+/* A string member's value (the caller frees), NULL when it is not a string. */
+static char *member_str(const struct member *m)
+{
+        cJSON *v;
+        char *s = NULL;
+
+        if (m->vlen < 2 || m->val[0] != '"' || m->val[m->vlen - 1] != '"')
+                return NULL;
+        if (memchr(m->val + 1, '\\', m->vlen - 2) == NULL)
+                return xstrndup(m->val + 1, m->vlen - 2);
+        v = json_parse(m->val, m->vlen, NULL); /* escapes: let the parser decode them */
+        if (cJSON_IsString(v))
+                s = xstrdup(v->valuestring);
+        cJSON_Delete(v);
+        return s;
+}
+
+/* note_client_request() from the payload's text: path, replay_of, the body's model and stream,
+ * the first of each as the parser would take them, without parsing the body. */
+static void note_client_request_text(struct replay_request *r, const char *p, size_t n)
+{
+        const char *end = p + n;
+        char *path = NULL, *replay_of = NULL, *model = NULL;
+        bool stream = false, seen_path = false, seen_replay = false, seen_body = false;
+        struct member m;
+
+        while (next_member(&p, end, &m)) {
+                if (!seen_path && member_is(&m, "path")) {
+                        seen_path = true;
+                        path = member_str(&m);
+                } else if (!seen_replay && member_is(&m, "replay_of")) {
+                        seen_replay = true;
+                        replay_of = member_str(&m);
+                } else if (!seen_body && member_is(&m, "body")) {
+                        const char *b = m.val + 1, *bend = m.val + m.vlen - 1;
+                        bool seen_model = false, seen_stream = false;
+                        struct member bm;
+
+                        seen_body = true;
+                        if (m.val[0] != '{')
+                                continue;
+                        while ((!seen_model || !seen_stream) && next_member(&b, bend, &bm)) {
+                                if (!seen_model && member_is(&bm, "model")) {
+                                        seen_model = true;
+                                        model = member_str(&bm);
+                                } else if (!seen_stream && member_is(&bm, "stream")) {
+                                        seen_stream = true;
+                                        stream = bm.vlen == 4 && memcmp(bm.val, "true", 4) == 0;
+                                }
+                        }
+                }
+        }
+        set_str(&r->path, path);
+        if (path != NULL && strstr(path, "/count_tokens") != NULL)
+                r->count_tokens = true;
+        if (r->model == NULL)
+                set_str(&r->model, model);
+        r->stream = stream;
+        set_str(&r->replay_of, replay_of);
+        free(path);
+        free(replay_of);
+        free(model);
+}
+
+/* The payload's members as an object (the caller deletes it); NULL when they do not parse. */
+static cJSON *parse_members(const char *p, size_t n)
+{
+        struct buf b;
+        cJSON *o;
+
+        buf_init(&b);
+        buf_reserve(&b, n + 2);
+        buf_putc(&b, '{');
+        buf_append(&b, p, n);
+        buf_putc(&b, '}');
+        o = json_parse(b.data, b.len, NULL);
+        buf_fini(&b);
+        return o;
+}
+
+/* What the summary takes from a ring record: the same as note_record() from its line. */
+static void note_ring_record(struct replay_request *r, const struct record *rec)
+{
+        const char *p = rec->payload != NULL ? rec->payload->data : "";
+        size_t n = rec->payload != NULL ? rec->payload->len : 0;
+        cJSON *o;
+
+        if (r->model == NULL && rec->model[0] != '\0')
+                set_str(&r->model, rec->model);
+        switch (rec->kind) {
+        case RECORD_CLIENT_REQUEST:
+                if (rec->raw) /* no such record; as its line would read: no members */
+                        note_client_request_text(r, "", 0);
+                else
+                        note_client_request_text(r, p, n);
+                return;
+        case RECORD_UPSTREAM_REQUEST:
+                if (!r->ended)
+                        r->attempts++;
+                return;
+        case RECORD_CLIENT_EVENT:
+                if (rec->raw) {
+                        /* The line's data member read back stops at a NUL, as here. */
+                        note_sse_bytes(r, p, strnlen(p, n));
+                        return;
+                }
+                break;
+        case RECORD_ROUTE:
+        case RECORD_CLIENT_RESPONSE:
+        case RECORD_USAGE:
+        case RECORD_ERROR:
+        case RECORD_END:
+                break;
+        default:
+                return; /* chunks, upstream responses: nothing for the summary */
+        }
+        if (rec->raw) {
+                struct buf b;
+                buf_init(&b);
+                buf_puts(&b, "\"data\":");
+                json_append_string(&b, p, n);
+                o = parse_members(b.data, b.len);
+                buf_fini(&b);
+        } else {
+                o = parse_members(p, n);
+        }
+        if (o != NULL)
+                note_record(r, rec->kind, o);
+        cJSON_Delete(o);
+}
+
+static const char *intern_model(struct replay_journal *j, const char *model)
+{
+        char *s;
+
+        if (model[0] == '\0')
+                return "";
+        if (j->last_model != NULL && strcmp(j->last_model, model) == 0)
+                return j->last_model;
+        s = index_get(j->models, model);
+        if (s == NULL) {
+                s = xstrdup(model);
+                index_put(j->models, s, s);
+        }
+        j->last_model = s;
+        return s;
+}
+
+int replay_journal_add_record(struct replay_journal *j, const struct record *rec)
+{
+        struct replay_request *r;
+        struct replay_record *kept;
+
+        if (rec->request_id[0] == '\0') {
+                /* Configuration, model switches, drop counts: rare, kept as their lines. */
+                struct buf line;
+                int rc;
+                buf_init(&line);
+                record_format(rec, 0, &line);
+                rc = replay_journal_add_line(j, line.data, line.len);
+                buf_fini(&line);
+                return rc;
+        }
+        j->lines++;
+        j->last_line_bad = false;
+        r = request_get(j, rec->request_id, rec->session);
+        j->last_request = r;
+        if (r->n_records == 0) {
+                /* As record_format writes the time, and as parse_time reads it back. */
+                if (rec->wall.tv_sec != j->stamp_sec) {
+                        struct tm tm;
+                        time_t t = rec->wall.tv_sec;
+                        gmtime_r(&t, &tm);
+                        strftime(j->stamp, sizeof j->stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+                        j->stamp_sec = rec->wall.tv_sec;
+                }
+                snprintf(r->time, sizeof r->time, "%s.%06uZ", j->stamp,
+                         (unsigned)(rec->wall.tv_nsec / 1000) % 1000000u);
+                r->wall = parse_time(r->time);
+        }
+        GROW(r->records, r->n_records, r->cap_records);
+        kept = &r->records[r->n_records++];
+        memset(kept, 0, sizeof *kept);
+        kept->seq = rec->seq;
+        kept->kind = (unsigned)rec->kind < RECORD_KIND_COUNT ? (int)rec->kind : -1;
+        kept->payload = record_payload_ref(rec->payload);
+        kept->model = intern_model(j, rec->model);
+        kept->mono_ns = (int64_t)rec->mono.tv_sec * 1000000000LL + rec->mono.tv_nsec;
+        kept->wall_sec = (int64_t)rec->wall.tv_sec;
+        kept->wall_nsec = (int32_t)rec->wall.tv_nsec;
+        kept->raw = rec->raw;
+        note_ring_record(r, rec);
+        return 0;
+}
+
+void replay_record_text(const struct replay_request *r, const struct replay_record *rec,
+                        struct buf *out)
+{
+        struct record tmp;
+
+        if (rec->line != NULL) {
+                buf_append(out, rec->line, rec->len);
+                return;
+        }
+        memset(&tmp, 0, sizeof tmp);
+        tmp.seq = rec->seq;
+        tmp.kind = rec->kind;
+        tmp.mono.tv_sec = (time_t)(rec->mono_ns / 1000000000LL);
+        tmp.mono.tv_nsec = (long)(rec->mono_ns % 1000000000LL);
+        tmp.wall.tv_sec = (time_t)rec->wall_sec;
+        tmp.wall.tv_nsec = rec->wall_nsec;
+        if (r != NULL) {
+                snprintf(tmp.session, sizeof tmp.session, "%s", r->session);
+                snprintf(tmp.request_id, sizeof tmp.request_id, "%s", r->id);
+        }
+        snprintf(tmp.model, sizeof tmp.model, "%s", rec->model != NULL ? rec->model : "");
+        tmp.payload = rec->payload;
+        tmp.raw = rec->raw;
+        record_format(&tmp, 0, out);
 }
 
 int replay_journal_load(const char *path, struct replay_journal **out, char **cause)
@@ -706,9 +1056,48 @@ void replay_session_totals(const struct replay_session *s, struct replay_totals 
         }
 }
 
-cJSON *replay_record_parse(const struct replay_record *rec)
+cJSON *replay_record_parse(const struct replay_request *r, const struct replay_record *rec)
 {
-        return json_parse(rec->line, rec->len, NULL);
+        struct buf line;
+        cJSON *o;
+
+        if (rec->line != NULL)
+                return json_parse(rec->line, rec->len, NULL);
+        buf_init(&line);
+        replay_record_text(r, rec, &line);
+        o = json_parse(line.data, line.len, NULL);
+        buf_fini(&line);
+        return o;
+}
+
+static bool plain_ascii(const char *p, size_t n)
+{
+        for (size_t i = 0; i < n; i++) {
+                unsigned char c = (unsigned char)p[i];
+                if (c == 0 || c >= 0x80)
+                        return false;
+        }
+        return true;
+}
+
+void replay_record_data(const struct replay_request *r, const struct replay_record *rec,
+                        struct buf *out)
+{
+        cJSON *o;
+        const char *d;
+
+        /* Raw ASCII bytes are what their escaped line reads back as; anything else (invalid
+         * UTF-8, a NUL) takes the round trip, so both ways show the same. */
+        if (rec->line == NULL && rec->raw && rec->payload != NULL &&
+            plain_ascii(rec->payload->data, rec->payload->len)) {
+                buf_append(out, rec->payload->data, rec->payload->len);
+                return;
+        }
+        o = replay_record_parse(r, rec);
+        d = json_get_str(o, "data");
+        if (d != NULL)
+                buf_puts(out, d);
+        cJSON_Delete(o);
 }
 
 const struct replay_record *replay_request_find(const struct replay_request *r, int kind)
@@ -1470,7 +1859,7 @@ static int resend_prepare(struct resend *rs, const struct replay_session *s,
                 it->now->session = xstrdup(rs->session);
                 it->now->replay_of = xstrdup(it->orig->id);
                 rec = replay_request_find(it->orig, RECORD_CLIENT_REQUEST);
-                it->client_request = rec != NULL ? replay_record_parse(rec) : NULL;
+                it->client_request = rec != NULL ? replay_record_parse(it->orig, rec) : NULL;
                 if (it->client_request == NULL) {
                         it->skipped = true;
                         it->skip_reason = "no client_request record";

@@ -9,6 +9,12 @@
  * state of a request (a summary is complete once its `end` arrived), and replay_journal_load()
  * is that over a file. Each record is kept as its line, parsed again only when someone looks
  * inside it, so memory stays close to the journal's size.
+ *
+ * replay_journal_add_record() takes a record straight from a ring (the inspector's feed) without
+ * the text round trip: it keeps a reference to the record's shared payload and the few header
+ * fields its line is made of, reads only the members the summary needs (most records need none;
+ * a client request's body is scanned, not parsed), and writes the line only when someone asks
+ * for it (replay_record_text, replay_record_parse). Both ways read the same.
  */
 #ifndef CP_REPLAY_H
 #define CP_REPLAY_H
@@ -19,14 +25,24 @@
 #include <stdint.h>
 #include <stdio.h>
 
+struct record_payload;
+
 struct replay_record {
         uint64_t seq;
         int kind;   /* enum record_kind; -1 for a kind this reader does not know */
-        char *line; /* the JSON line as read, NUL-terminated, without the newline */
+        char *line; /* the JSON line as read, NUL-terminated, without the newline; NULL for a
+                     * record taken from a ring, whose line is made on demand from: */
         size_t len;
+        struct record_payload *payload; /* a reference to the ring record's payload, or NULL */
+        const char *model;              /* its model (interned by the journal), "" when none */
+        int64_t mono_ns;
+        int64_t wall_sec;
+        int32_t wall_nsec;
+        bool raw; /* the payload is the record's raw `data` bytes */
 };
 
 struct replay_request {
+        size_t index; /* in the journal's requests */
         char *id;
         char *session;     /* "" when the records carry none */
         char time[40];     /* wall time of the first record, as written (RFC 3339, UTC) */
@@ -72,6 +88,9 @@ struct replay_session {
         struct replay_request **requests; /* in order of their first record */
         size_t n_requests;
         size_t cap_requests;
+        /* The sessions in order of their latest request (the one whose first record came
+         * last): the journal's first_active to last_active. */
+        struct replay_session *less_active, *more_active;
 };
 
 /* What a session's requests add up to. */
@@ -100,11 +119,17 @@ struct replay_journal {
         bool truncated;     /* the last line of the file did not parse (cut by a crash) */
         uint64_t dropped;   /* sum of `dropped` records' counts */
         bool last_line_bad; /* the line added last was bad (load turns it into truncated) */
+        struct replay_session *first_active, *last_active; /* see replay_session */
+        struct replay_request *last_request; /* the one the last record went to, or NULL */
 
         /* Reader state. */
         size_t cap_requests, cap_sessions, cap_other;
         struct replay_index *by_request;
         struct replay_index *by_session;
+        struct replay_index *models; /* interned model names of ring records */
+        const char *last_model;
+        int64_t stamp_sec; /* the second stamp[] was written for */
+        char stamp[24];
 };
 
 struct replay_journal *replay_journal_new(void);
@@ -116,10 +141,12 @@ void replay_journal_free(struct replay_journal *j);
  */
 int replay_journal_add_line(struct replay_journal *j, const char *line, size_t n);
 
+struct buf;
 struct record;
 /*
  * Takes one record as the core thread made it (the inspector's ring, or replay --resend's own),
- * as if its journal line had been read. Returns what replay_journal_add_line() returns.
+ * as if its journal line had been read (with pid 0): same summary, same record text. Keeps a
+ * reference to its payload (the caller still releases its own). Returns 0.
  */
 int replay_journal_add_record(struct replay_journal *j, const struct record *rec);
 
@@ -149,8 +176,17 @@ void replay_request_release_bodies(struct replay_request *r);
 
 void replay_session_totals(const struct replay_session *s, struct replay_totals *out);
 
+/*
+ * Appends rec's journal line (no newline) to out: the line as read, or for a ring record the
+ * line record_format() writes. r is the request rec belongs to (NULL for j->other records).
+ */
+void replay_record_text(const struct replay_request *r, const struct replay_record *rec,
+                        struct buf *out);
 /* The record parsed; the caller deletes it. NULL when it no longer parses (never for kept). */
-cJSON *replay_record_parse(const struct replay_record *rec);
+cJSON *replay_record_parse(const struct replay_request *r, const struct replay_record *rec);
+/* Appends the record's `data` string (chunk or stream bytes) as its line would give it. */
+void replay_record_data(const struct replay_request *r, const struct replay_record *rec,
+                        struct buf *out);
 /* The request's first record of that kind (enum record_kind), or NULL. */
 const struct replay_record *replay_request_find(const struct replay_request *r, int kind);
 

@@ -12,6 +12,8 @@
 #include <cmocka.h>
 
 #include "alloc.h"
+#include "buf.h"
+#include "json.h"
 #include "record.h"
 #include "replay.h"
 #include "testutil.h"
@@ -248,7 +250,7 @@ static void test_records_parse(void **state)
 
         (void)state;
         assert_non_null(rec);
-        parsed = replay_record_parse(rec);
+        parsed = replay_record_parse(r, rec);
         assert_non_null(parsed);
         assert_string_equal(
             cJSON_GetObjectItem(cJSON_GetObjectItem(parsed, "body"), "model")->valuestring,
@@ -378,6 +380,222 @@ static void test_add_record(void **state)
         replay_journal_free(j);
 }
 
+/* A journal line taken apart into the record the core would have made: header fields, and the
+ * rest as the payload (raw bytes for chunks and stream pieces). The caller unrefs the payload. */
+static int record_of_line(const char *line, size_t n, struct record *rec)
+{
+        cJSON *o = json_parse(line, n, NULL), *it;
+        const char *kind, *s;
+        double v;
+        struct tm tm;
+        int y, mo, d, h, mi, sec, us = 0;
+
+        memset(rec, 0, sizeof *rec);
+        kind = o != NULL ? cJSON_GetStringValue(cJSON_GetObjectItem(o, "kind")) : NULL;
+        if (kind == NULL || record_kind_from_name(kind) < 0) {
+                cJSON_Delete(o);
+                return -1;
+        }
+        rec->kind = (enum record_kind)record_kind_from_name(kind);
+        if ((it = cJSON_GetObjectItem(o, "seq")) != NULL)
+                rec->seq = (uint64_t)it->valuedouble;
+        if ((it = cJSON_GetObjectItem(o, "mono_ns")) != NULL) {
+                v = it->valuedouble;
+                rec->mono.tv_sec = (time_t)(v / 1e9);
+                rec->mono.tv_nsec = (long)(v - (double)rec->mono.tv_sec * 1e9);
+        }
+        s = cJSON_GetStringValue(cJSON_GetObjectItem(o, "time"));
+        if (s != NULL &&
+            sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d.%6d", &y, &mo, &d, &h, &mi, &sec, &us) >= 6) {
+                memset(&tm, 0, sizeof tm);
+                tm.tm_year = y - 1900;
+                tm.tm_mon = mo - 1;
+                tm.tm_mday = d;
+                tm.tm_hour = h;
+                tm.tm_min = mi;
+                tm.tm_sec = sec;
+                rec->wall.tv_sec = timegm(&tm);
+                rec->wall.tv_nsec = us * 1000L;
+        }
+        if ((s = cJSON_GetStringValue(cJSON_GetObjectItem(o, "session"))) != NULL)
+                snprintf(rec->session, sizeof rec->session, "%s", s);
+        if ((s = cJSON_GetStringValue(cJSON_GetObjectItem(o, "request"))) != NULL)
+                snprintf(rec->request_id, sizeof rec->request_id, "%s", s);
+        if ((s = cJSON_GetStringValue(cJSON_GetObjectItem(o, "model"))) != NULL)
+                snprintf(rec->model, sizeof rec->model, "%s", s);
+        static const char *const header[] = {"seq",  "time",    "mono_ns", "pid",
+                                             "kind", "session", "request", "model"};
+        for (size_t i = 0; i < sizeof header / sizeof header[0]; i++)
+                cJSON_DeleteItemFromObject(o, header[i]);
+        s = cJSON_GetStringValue(cJSON_GetObjectItem(o, "data"));
+        if ((rec->kind == RECORD_UPSTREAM_CHUNK || rec->kind == RECORD_CLIENT_EVENT) && s != NULL &&
+            cJSON_GetArraySize(o) == 1) {
+                rec->raw = true;
+                rec->payload = record_payload_new(s, strlen(s));
+        } else {
+                char *text = cJSON_PrintUnformatted(o);
+                size_t len = strlen(text);
+                rec->payload = record_payload_new(text + 1, len - 2); /* without the braces */
+                free(text);
+        }
+        cJSON_Delete(o);
+        return 0;
+}
+
+static void assert_same_request(const struct replay_request *a, const struct replay_request *b)
+{
+        struct buf ta, tb;
+
+        assert_string_equal(a->id, b->id);
+        assert_string_equal(a->session, b->session);
+        assert_string_equal(a->time, b->time);
+        assert_true(a->wall == b->wall);
+#define SAME_STR(f)                                                                                \
+        do {                                                                                       \
+                assert_int_equal(a->f == NULL, b->f == NULL);                                      \
+                if (a->f != NULL)                                                                  \
+                        assert_string_equal(a->f, b->f);                                           \
+        } while (0)
+        SAME_STR(path);
+        SAME_STR(model);
+        SAME_STR(model_id);
+        SAME_STR(mode);
+        SAME_STR(stop_reason);
+        SAME_STR(replay_of);
+        SAME_STR(error);
+#undef SAME_STR
+        assert_int_equal(a->status, b->status);
+        assert_int_equal(a->stream, b->stream);
+        assert_int_equal(a->count_tokens, b->count_tokens);
+        assert_int_equal(a->has_usage, b->has_usage);
+        assert_int_equal(a->input_tokens, b->input_tokens);
+        assert_int_equal(a->output_tokens, b->output_tokens);
+        assert_int_equal(a->cache_read_tokens, b->cache_read_tokens);
+        assert_int_equal(a->cache_creation_tokens, b->cache_creation_tokens);
+        assert_int_equal(a->ttft_ms, b->ttft_ms);
+        assert_int_equal(a->duration_ms, b->duration_ms);
+        assert_int_equal(a->tool_calls, b->tool_calls);
+        assert_int_equal(a->n_tool_names, b->n_tool_names);
+        for (size_t i = 0; i < a->n_tool_names; i++)
+                assert_string_equal(a->tool_names[i], b->tool_names[i]);
+        assert_int_equal(a->attempts, b->attempts);
+        assert_int_equal(a->failed, b->failed);
+        assert_int_equal(a->ended, b->ended);
+        assert_int_equal(a->n_records, b->n_records);
+        buf_init(&ta);
+        buf_init(&tb);
+        for (size_t i = 0; i < a->n_records; i++) {
+                assert_int_equal(a->records[i].seq, b->records[i].seq);
+                assert_int_equal(a->records[i].kind, b->records[i].kind);
+                buf_clear(&ta);
+                buf_clear(&tb);
+                replay_record_text(a, &a->records[i], &ta);
+                replay_record_text(b, &b->records[i], &tb);
+                assert_int_equal(ta.len, tb.len);
+                assert_memory_equal(ta.data, tb.data, ta.len);
+                buf_clear(&ta);
+                buf_clear(&tb);
+                replay_record_data(a, &a->records[i], &ta);
+                replay_record_data(b, &b->records[i], &tb);
+                assert_int_equal(ta.len, tb.len);
+                if (ta.len > 0)
+                        assert_memory_equal(ta.data, tb.data, ta.len);
+        }
+        buf_fini(&ta);
+        buf_fini(&tb);
+}
+
+struct twin {
+        struct replay_journal *lines, *records;
+        size_t fed;
+};
+
+static void feed_twin(void *arg, const char *line, size_t n)
+{
+        struct twin *t = arg;
+        struct record rec;
+        struct buf text;
+
+        if (record_of_line(line, n, &rec) != 0)
+                return;
+        buf_init(&text);
+        record_format(&rec, 0, &text);
+        assert_int_equal(replay_journal_add_line(t->lines, text.data, text.len), 0);
+        assert_int_equal(replay_journal_add_record(t->records, &rec), 0);
+        record_payload_unref(rec.payload);
+        buf_fini(&text);
+        t->fed++;
+}
+
+static void add_raw(struct twin *t, enum record_kind kind, const char *id, const char *p, size_t n,
+                    bool raw)
+{
+        struct record rec;
+        struct buf text;
+
+        memset(&rec, 0, sizeof rec);
+        rec.seq = 1000 + t->fed++;
+        rec.kind = kind;
+        rec.wall.tv_sec = 1795500001;
+        rec.wall.tv_nsec = 999999999;
+        snprintf(rec.session, sizeof rec.session, "%s", "edge");
+        snprintf(rec.request_id, sizeof rec.request_id, "%s", id);
+        rec.payload = record_payload_new(p, n > 0 ? n : strlen(p));
+        rec.raw = raw;
+        buf_init(&text);
+        record_format(&rec, 0, &text);
+        assert_int_equal(replay_journal_add_line(t->lines, text.data, text.len), 0);
+        assert_int_equal(replay_journal_add_record(t->records, &rec), 0);
+        record_payload_unref(rec.payload);
+        buf_fini(&text);
+}
+
+/* The inspector's path (records straight from the ring) and the journal's (their lines) build
+ * the same requests: summaries, record texts, stream bytes; over the fixture and odd records. */
+static void test_records_read_as_lines(void **state)
+{
+        struct twin t = {replay_journal_new(), replay_journal_new(), 0};
+        static const char chunk[] = "data: {\"x\":\"caf\xc3\xa9 \xff bad\"}\n\nend\0after";
+        static const char events[] =
+            "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"usage\":"
+            "{\"input_tokens\":3,\"output_tokens\":1}}}\n\nevent: content_block_start\ndata: "
+            "{\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":"
+            "\"tool_use\",\"name\":\"R\\u00e9ad\"}}\n\n";
+
+        (void)state;
+        testutil_each_line(DAY, feed_twin, &t);
+        assert_true(t.fed > 40);
+        /* Escapes in the summary's strings, a body that is not JSON, keys inside strings. */
+        add_raw(
+            &t, RECORD_CLIENT_REQUEST, "req_edge1",
+            "\"method\":\"POST\",\"path\":\"/v1/messages\\u002fcount_tokens\",\"headers\":"
+            "{\"x\":\"\\\"body\\\":{}\"},\"body\":{\"messages\":[{\"content\":\"\\\\\\\"model\\\""
+            ":\\\"no\"}],\"model\":\"m\\\"q\\\"\",\"model\":\"second\",\"stream\":true}",
+            0, false);
+        add_raw(&t, RECORD_CLIENT_REQUEST, "req_edge2",
+                "\"method\":\"POST\",\"path\":null,\"body_text\":\"not json {\"", 0, false);
+        add_raw(&t, RECORD_UPSTREAM_CHUNK, "req_edge1", chunk, sizeof chunk - 1, true);
+        add_raw(&t, RECORD_CLIENT_EVENT, "req_edge1", events, sizeof events - 1, true);
+        add_raw(&t, RECORD_CLIENT_EVENT, "req_edge1", "\"data\":\"event: ping\\n\\n\"", 0, false);
+        add_raw(&t, RECORD_END, "req_edge1",
+                "\"status\":200,\"stop_reason\":null,\"tool_calls\":2,\"failed\":false", 0, false);
+        assert_int_equal(t.lines->n_requests, t.records->n_requests);
+        assert_int_equal(t.lines->n_sessions, t.records->n_sessions);
+        assert_int_equal(t.lines->n_other, t.records->n_other);
+        assert_int_equal(t.lines->lines, t.records->lines);
+        for (size_t i = 0; i < t.lines->n_requests; i++)
+                assert_same_request(t.lines->requests[i], t.records->requests[i]);
+        assert_string_equal(replay_journal_request(t.records, "req_edge1")->model, "m\"q\"");
+        assert_true(replay_journal_request(t.records, "req_edge1")->count_tokens);
+        /* Released and freed alike. */
+        for (size_t i = 0; i < t.records->n_requests; i++)
+                replay_request_release_stream(t.records->requests[i]);
+        replay_request_release_bodies(t.records->requests[0]);
+        assert_int_equal(t.records->requests[0]->n_records, 3);
+        replay_journal_free(t.lines);
+        replay_journal_free(t.records);
+}
+
 static void test_bad_input(void **state)
 {
         struct replay_journal *j = replay_journal_new();
@@ -489,6 +707,7 @@ int main(void)
             cmocka_unit_test(test_ambiguous_prefix),
             cmocka_unit_test(test_incremental),
             cmocka_unit_test(test_add_record),
+            cmocka_unit_test(test_records_read_as_lines),
             cmocka_unit_test(test_bad_input),
             cmocka_unit_test(test_release_stream),
             cmocka_unit_test(test_listing),

@@ -210,6 +210,73 @@ static void test_old_bodies_released(void **state)
         ui_model_fini(&m);
 }
 
+static void feed_in(struct ui_model *m, uint64_t seq, enum record_kind kind, const char *session,
+                    const char *id, const char *fields)
+{
+        struct record r;
+
+        memset(&r, 0, sizeof r);
+        r.seq = seq;
+        r.kind = kind;
+        snprintf(r.request_id, sizeof r.request_id, "%s", id);
+        snprintf(r.session, sizeof r.session, "%s", session);
+        r.payload = record_payload_new(fields, strlen(fields));
+        ui_model_add_record(m, &r);
+        record_payload_unref(r.payload);
+}
+
+/* Sessions move to the bottom when they get a new request, not on any record; totals of
+ * finished requests are summed once but a late record or new prices still count. */
+static void test_session_order_and_totals(void **state)
+{
+        struct ui_model m;
+        static const char usage[] = "\"input_tokens\":10,\"output_tokens\":1";
+        static const char cfg[] =
+            "\"result\":\"loaded\",\"entries\":[{\"model_id\":\"m\",\"price\":{\"input\":1e6}}]";
+        static const char route[] = "\"requested\":\"m\",\"model_id\":\"m\",\"mode\":\"translate\"";
+
+        (void)state;
+        ui_model_init(&m);
+        feed_in(&m, 1, RECORD_USAGE, "a", "r1", usage);
+        feed_in(&m, 2, RECORD_END, "a", "r1", "\"status\":200");
+        feed_in(&m, 3, RECORD_USAGE, "b", "r2", usage);
+        feed_in(&m, 4, RECORD_END, "b", "r2", "\"status\":200");
+        feed_in(&m, 5, RECORD_USAGE, "a", "r3", usage);
+        feed_in(&m, 6, RECORD_USAGE, "b", "r2", usage); /* late: b keeps its place */
+        ui_model_refresh(&m);
+        assert_int_equal(m.n_rows, 5);
+        assert_string_equal(m.rows[0].session->id, "b");
+        assert_string_equal(m.rows[2].session->id, "a");
+        assert_string_equal(m.rows[3].request->id, "r1");
+        assert_string_equal(m.rows[4].request->id, "r3");
+        assert_int_equal(m.input_tokens, 30);
+        assert_int_equal(m.live, 1);
+        assert_int_equal(m.settled, 2);
+        /* A record for a summed request: summed again. */
+        feed_in(&m, 7, RECORD_USAGE, "a", "r1", "\"input_tokens\":100,\"output_tokens\":1");
+        ui_model_refresh(&m);
+        assert_int_equal(m.input_tokens, 120);
+        /* Prices arrive: the summed requests get their cost. */
+        feed_in(&m, 8, RECORD_ROUTE, "a", "r1", route);
+        feed_in(&m, 9, RECORD_END, "a", "r3", "\"status\":200,\"model_id\":\"m\"");
+        ui_model_refresh(&m);
+        assert_true(m.cost == 0);
+        {
+                struct record r;
+                memset(&r, 0, sizeof r);
+                r.seq = 10;
+                r.kind = RECORD_CONFIG;
+                r.payload = record_payload_new(cfg, sizeof cfg - 1);
+                ui_model_add_record(&m, &r);
+                record_payload_unref(r.payload);
+        }
+        ui_model_refresh(&m);
+        /* r3's 10 tokens at $1 each; r1's route came after its end, so it has no entry */
+        assert_true(m.cost > 9.99 && m.cost < 10.01);
+        assert_int_equal(m.live, 0);
+        ui_model_fini(&m);
+}
+
 static void test_filter_parse(void **state)
 {
         struct ui_filter f;
@@ -292,6 +359,7 @@ int main(void)
             cmocka_unit_test(test_config_prices_from_ring_record),
             cmocka_unit_test(test_old_streams_released),
             cmocka_unit_test(test_old_bodies_released),
+            cmocka_unit_test(test_session_order_and_totals),
             cmocka_unit_test(test_filter_parse),
             cmocka_unit_test(test_filter_rows),
             cmocka_unit_test(test_search),

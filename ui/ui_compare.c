@@ -132,7 +132,7 @@ static void from_response(const struct replay_request *r, struct answer *a)
                 if (r->records[i].kind == RECORD_CLIENT_RESPONSE)
                         rec = &r->records[i];
         }
-        o = rec ? replay_record_parse(rec) : NULL;
+        o = rec ? replay_record_parse(r, rec) : NULL;
         content = json_get(json_get(o, "body"), "content");
         err = json_get(json_get(o, "body"), "error");
         if (cJSON_IsObject(err)) {

@@ -40,7 +40,7 @@ static cJSON *last_of(const struct replay_request *r, int kind)
 
         for (i = r->n_records; i-- > 0;) {
                 if (r->records[i].kind == kind)
-                        return replay_record_parse(&r->records[i]);
+                        return replay_record_parse(r, &r->records[i]);
         }
         return NULL;
 }

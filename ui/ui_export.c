@@ -32,7 +32,7 @@ int ui_export(const struct replay_request *r, const char *listen, bool body_only
               size_t msgsz)
 {
         const struct replay_record *rec = replay_request_find(r, RECORD_CLIENT_REQUEST);
-        cJSON *o = rec ? replay_record_parse(rec) : NULL;
+        cJSON *o = rec ? replay_record_parse(r, rec) : NULL;
         const cJSON *body = json_get(o, "body"), *h, *headers = json_get(o, "headers");
         const char *path = json_get_str(o, "path");
         char name[128];

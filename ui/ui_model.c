@@ -5,6 +5,7 @@
 #include "ui_model.h"
 
 #include "alloc.h"
+#include "buf.h"
 #include "json.h"
 #include "record.h"
 #include "ui_text.h"
@@ -28,6 +29,14 @@ static void free_entries(struct ui_model *m)
         m->n_entries = 0;
 }
 
+/* Forgets the summed totals: the next refresh sums every request again. */
+static void unsettle(struct ui_model *m)
+{
+        m->settled = 0;
+        m->settled_in = m->settled_out = m->settled_cache = 0;
+        m->settled_cost = 0;
+}
+
 void ui_model_init(struct ui_model *m)
 {
         memset(m, 0, sizeof(*m));
@@ -46,6 +55,8 @@ void ui_model_reset(struct ui_model *m)
         m->routed = false;
         m->n_rows = 0;
         m->records = 0;
+        m->compacted_upto = m->bodies_upto = 0;
+        unsettle(m);
         m->dirty = true;
 }
 
@@ -71,6 +82,7 @@ static void take_config(struct ui_model *m, const cJSON *o)
 
         if (!result || strcmp(result, "loaded"))
                 return; /* a rejected configuration changes nothing */
+        unsettle(m);    /* the prices may have changed */
         free(m->config_path);
         m->config_path = dup_str(o, "path");
         entries = json_get(o, "entries");
@@ -142,7 +154,7 @@ static void take_other(struct ui_model *m, size_t before)
 
                 if (r->kind != RECORD_CONFIG && r->kind != RECORD_MODEL_SWITCH)
                         continue;
-                o = replay_record_parse(r);
+                o = replay_record_parse(NULL, r);
                 if (!o)
                         continue;
                 if (r->kind == RECORD_CONFIG)
@@ -185,6 +197,8 @@ void ui_model_add_record(struct ui_model *m, const struct record *rec)
 
         if (replay_journal_add_record(m->j, rec) == 0)
                 m->records++;
+        if (m->j->last_request && m->j->last_request->index < m->settled)
+                unsettle(m); /* a late record for a request already summed */
         take_other(m, before);
         if (m->records % UI_COMPACT_EVERY == 0)
                 compact(m);
@@ -195,8 +209,11 @@ void ui_model_add_line(struct ui_model *m, const char *line, size_t n)
 {
         size_t before = m->j->n_other;
 
-        if (replay_journal_add_line(m->j, line, n) == 0)
+        if (replay_journal_add_line(m->j, line, n) == 0) {
                 m->records++;
+                if (m->j->last_request && m->j->last_request->index < m->settled)
+                        unsettle(m);
+        }
         take_other(m, before);
         m->dirty = true;
 }
@@ -345,13 +362,23 @@ static bool status_match(const char *pat, const struct replay_request *r)
 
 bool ui_request_contains(const struct replay_request *r, const char *needle)
 {
-        size_t i;
+        struct buf line;
+        bool found = false;
 
-        for (i = 0; i < r->n_records; i++) {
-                if (ui_text_find(r->records[i].line, r->records[i].len, needle))
-                        return true;
+        /* A record from the ring has no line until asked: written here, one at a time. */
+        buf_init(&line);
+        for (size_t i = 0; i < r->n_records && !found; i++) {
+                const struct replay_record *rec = &r->records[i];
+                if (rec->line != NULL) {
+                        found = ui_text_find(rec->line, rec->len, needle);
+                        continue;
+                }
+                buf_clear(&line);
+                replay_record_text(r, rec, &line);
+                found = ui_text_find(line.data, line.len, needle);
         }
-        return false;
+        buf_fini(&line);
+        return found;
 }
 
 bool ui_filter_match(const struct ui_filter *f, const struct replay_request *r)
@@ -398,50 +425,57 @@ static void push_row(struct ui_model *m, enum ui_row_type t, struct replay_sessi
         m->n_rows++;
 }
 
+/* Adds r's tokens and cost to the totals. */
+static void add_totals(const struct ui_model *m, const struct replay_request *r, long *in,
+                       long *out, long *cache, double *cost)
+{
+        double usd;
+
+        if (r->has_usage) {
+                *in += r->input_tokens;
+                *out += r->output_tokens;
+                *cache += r->cache_read_tokens + r->cache_creation_tokens;
+        }
+        if (ui_model_cost(m, r, &usd))
+                *cost += usd;
+}
+
+/*
+ * Runs at most once a frame, over every request: so nothing here looks anything up by name.
+ * Finished requests' totals are summed once (settled); sessions come in the reader's order of
+ * activity.
+ */
 void ui_model_refresh(struct ui_model *m)
 {
         struct replay_journal *j = m->j;
-        struct replay_session **order;
-        size_t n_order = 0, i, k;
         bool filtering = ui_filter_active(&m->filter);
+        size_t i;
 
         if (!m->dirty)
                 return;
         m->dirty = false;
         m->n_rows = 0;
+        while (m->settled < j->n_requests &&
+               (j->requests[m->settled]->ended || j->requests[m->settled]->released)) {
+                add_totals(m, j->requests[m->settled], &m->settled_in, &m->settled_out,
+                           &m->settled_cache, &m->settled_cost);
+                m->settled++;
+        }
         m->live = 0;
-        m->input_tokens = m->output_tokens = m->cache_tokens = 0;
-        m->cost = 0;
-        for (i = 0; i < j->n_requests; i++) {
+        m->input_tokens = m->settled_in;
+        m->output_tokens = m->settled_out;
+        m->cache_tokens = m->settled_cache;
+        m->cost = m->settled_cost;
+        for (i = m->settled; i < j->n_requests; i++) {
                 const struct replay_request *r = j->requests[i];
-                double usd;
 
                 if (!r->ended && !r->released)
                         m->live++;
-                if (r->has_usage) {
-                        m->input_tokens += r->input_tokens;
-                        m->output_tokens += r->output_tokens;
-                        m->cache_tokens += r->cache_read_tokens + r->cache_creation_tokens;
-                }
-                if (ui_model_cost(m, r, &usd))
-                        m->cost += usd;
+                add_totals(m, r, &m->input_tokens, &m->output_tokens, &m->cache_tokens, &m->cost);
         }
         /* Sessions by their latest request, oldest activity first. */
-        order = xmalloc((j->n_sessions + 1) * sizeof(*order));
-        for (i = j->n_requests; i-- > 0;) {
-                struct replay_session *s = replay_journal_session(j, j->requests[i]->session);
-                bool seen = false;
-
-                if (!s || (n_order && order[n_order - 1] == s))
-                        continue;
-                for (k = 0; k < n_order && !seen; k++)
-                        seen = order[k] == s;
-                if (!seen && n_order < j->n_sessions)
-                        order[n_order++] = s;
-        }
-        for (i = n_order; i-- > 0;) {
-                struct replay_session *s = order[i];
-                size_t head = m->n_rows;
+        for (struct replay_session *s = j->first_active; s != NULL; s = s->more_active) {
+                size_t head = m->n_rows, k;
                 bool any = false;
 
                 push_row(m, UI_ROW_SESSION, s, NULL);
@@ -454,7 +488,6 @@ void ui_model_refresh(struct ui_model *m)
                 if (!any)
                         m->n_rows = head;
         }
-        free(order);
 }
 
 long ui_model_search(const struct ui_model *m, const char *needle, long from, bool forward)

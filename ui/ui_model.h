@@ -64,6 +64,13 @@ struct ui_model {
         long input_tokens, output_tokens, cache_tokens;
         double cost;
         uint64_t records;
+
+        /* The totals of requests before `settled`, all ended (or released), summed once: a
+         * refresh adds only the newer ones. Reset when prices change or a record arrives for
+         * one of them. */
+        size_t settled;
+        long settled_in, settled_out, settled_cache;
+        double settled_cost;
 };
 
 void ui_model_init(struct ui_model *m);

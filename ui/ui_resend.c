@@ -118,7 +118,7 @@ int ui_resend_start(const char *listen, const struct replay_request *r, const ch
                 snprintf(msg, msgsz, "count_tokens requests are not re-sent");
                 return -1;
         }
-        o = rec ? replay_record_parse(rec) : NULL;
+        o = rec ? replay_record_parse(r, rec) : NULL;
         body = json_get(o, "body");
         if (!cJSON_IsObject(body)) {
                 snprintf(msg, msgsz, "%s has no JSON body to re-send", r->id);

@@ -10,16 +10,8 @@
 void ui_stream_gather(const struct replay_request *r, int kind, struct buf *out)
 {
         for (size_t i = 0; i < r->n_records; i++) {
-                cJSON *o;
-                const char *d;
-
-                if (r->records[i].kind != kind)
-                        continue;
-                o = replay_record_parse(&r->records[i]);
-                d = json_get_str(o, "data");
-                if (d != NULL)
-                        buf_puts(out, d);
-                cJSON_Delete(o);
+                if (r->records[i].kind == kind)
+                        replay_record_data(r, &r->records[i], out);
         }
 }
 
