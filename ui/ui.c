@@ -1,8 +1,15 @@
 /*
  * ui: the inspector's loop (see ui.h). One turn: pop what the ring holds (never waiting on
  * the core; the ring drops what we cannot take and the core counts it), feed a replay by its
- * original timing, read one key with a short timeout, and redraw once if anything changed.
- * Handlers only mark state and return flags; drawing happens in one place.
+ * original timing, redraw if anything changed, and wait for a key. Handlers only mark state and
+ * return flags; drawing happens in one place.
+ *
+ * Under load the inspector shares the machine with the proxy it shows, so it does its work in
+ * batches: records only mark the screen stale, and a stale screen is redrawn at most once a
+ * frame (FRAME_MS), while a key redraws at once. Between turns it naps in the key wait, never in
+ * the ring's sleep handshake, so the core never has to wake it (a wake-up is a system call on
+ * the core's hot path). Once nothing has come for a while the nap grows, so an idle inspector
+ * wakes a few times a second.
  *
  * The terminal is restored on every way out: the normal return, exit() (atexit), and fatal
  * signals, whose handler writes the reset sequences and the saved termios with async-signal-safe
@@ -25,10 +32,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MIN_COLS     50
-#define MIN_ROWS     10
-#define KEY_TIMEOUT  30   /* ms a turn waits for a key */
-#define POP_PER_TURN 4096 /* records taken per turn before drawing */
+#define MIN_COLS      50
+#define MIN_ROWS      10
+#define FRAME_MS      50  /* least time between two redraws that records asked for */
+#define NAP_MS        30  /* a turn's wait for a key while records keep coming */
+#define IDLE_MS       250 /* the wait once nothing has come for IDLE_AFTER_MS */
+#define IDLE_AFTER_MS 2000
+#define POP_PER_TURN  65536 /* records taken per turn at most, so keys are still read */
 
 static struct termios saved_tio;
 static volatile sig_atomic_t curses_on;
@@ -211,7 +221,7 @@ static void replay_tick(struct ui *u)
         while (r->pos < r->n && (r->mono[r->pos] == 0 || r->mono[r->pos] <= until)) {
                 ui_model_add_line(&u->file, r->lines[r->pos], r->lens[r->pos]);
                 r->pos++;
-                u->dirty = true;
+                u->stale = true;
         }
         if (r->pos == r->n) {
                 r->playing = false;
@@ -561,6 +571,7 @@ int ui_run(const struct ui_options *o)
         size_t i;
         int rc = 0;
         bool quit = false;
+        double last_record, last_draw;
 
         memset(&u, 0, sizeof(u));
         u.o = o;
@@ -603,14 +614,16 @@ int ui_run(const struct ui_options *o)
         keypad(stdscr, TRUE);
         set_escdelay(25);
         curs_set(0);
-        timeout(KEY_TIMEOUT);
+        timeout(NAP_MS);
         colors_init(&u);
         getmaxyx(stdscr, u.rows, u.cols);
         u.dirty = true;
 
+        last_record = last_draw = now_s();
         while (!quit) {
                 wint_t wch;
-                int got;
+                int got, wait_ms;
+                double now;
 
                 if (o->records) {
                         struct record rec;
@@ -620,8 +633,10 @@ int ui_run(const struct ui_options *o)
                                 record_payload_unref(rec.payload);
                                 n++;
                         }
+                        if (n)
+                                last_record = now_s();
                         if (n && u.m == &u.live)
-                                u.dirty = true;
+                                u.stale = true;
                 }
                 /* The core stopped (SIGTERM): leave as if the user had quit. */
                 if (o->core_stopped != NULL && atomic_load(o->core_stopped))
@@ -629,10 +644,19 @@ int ui_run(const struct ui_options *o)
                 replay_tick(&u);
                 if (ui_resend_poll(u.message, sizeof(u.message)))
                         u.dirty = true;
-                if (u.dirty) {
+                now = now_s();
+                if (u.dirty || (u.stale && (now - last_draw) * 1000 >= FRAME_MS)) {
                         draw(&u);
-                        u.dirty = false;
+                        u.dirty = u.stale = false;
+                        last_draw = now;
                 }
+                if (u.stale)
+                        wait_ms = FRAME_MS - (int)((now - last_draw) * 1000);
+                else if (u.replay.playing || (now - last_record) * 1000 < IDLE_AFTER_MS)
+                        wait_ms = NAP_MS;
+                else
+                        wait_ms = IDLE_MS;
+                timeout(wait_ms < 1 ? 1 : wait_ms);
                 got = get_wch(&wch);
                 if (got == ERR)
                         continue;

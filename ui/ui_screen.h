@@ -109,7 +109,8 @@ struct ui {
 
         bool color;
         int rows, cols;
-        bool dirty;
+        bool dirty; /* redraw now (a key, a message) */
+        bool stale; /* records arrived: redraw at the next frame */
 };
 
 void ui_attr(struct ui *u, int pair, int extra, bool on);
