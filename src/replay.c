@@ -32,6 +32,7 @@
 #include "upstream.h"
 
 #include <curl/curl.h>
+#include <dirent.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <getopt.h>
@@ -249,9 +250,10 @@ static bool is_stream(int kind)
         return kind == RECORD_UPSTREAM_CHUNK || kind == RECORD_CLIENT_EVENT;
 }
 
-static bool is_not_summary(int kind)
+static bool is_any(int kind)
 {
-        return kind != RECORD_ROUTE && kind != RECORD_USAGE && kind != RECORD_END;
+        (void)kind;
+        return true;
 }
 
 void replay_request_release_stream(struct replay_request *r)
@@ -262,7 +264,7 @@ void replay_request_release_stream(struct replay_request *r)
 
 void replay_request_release_bodies(struct replay_request *r)
 {
-        release_records(r, is_not_summary);
+        release_records(r, is_any);
         r->released = true;
         r->bodies_released = true;
 }
@@ -1033,6 +1035,110 @@ int replay_journal_load(const char *path, struct replay_journal **out, char **ca
         }
         *out = j;
         return 0;
+}
+
+/* ---- reading a released request back ---------------------------------------------------- */
+
+struct journal_file {
+        char *path;
+        struct timespec mtime;
+};
+
+static int by_mtime(const void *a, const void *b)
+{
+        const struct journal_file *x = a, *y = b;
+
+        if (x->mtime.tv_sec != y->mtime.tv_sec)
+                return x->mtime.tv_sec < y->mtime.tv_sec ? -1 : 1;
+        return (x->mtime.tv_nsec > y->mtime.tv_nsec) - (x->mtime.tv_nsec < y->mtime.tv_nsec);
+}
+
+/* The journal files (YYYY-MM-DD[.N].jsonl) in dir last written at or after since, oldest
+ * write first. */
+static size_t journal_files(const char *dir, double since, struct journal_file **out)
+{
+        DIR *d = opendir(dir);
+        struct dirent *e;
+        struct journal_file *f = NULL;
+        size_t n = 0, cap = 0;
+
+        *out = NULL;
+        if (d == NULL)
+                return 0;
+        while ((e = readdir(d)) != NULL) {
+                size_t len = strlen(e->d_name);
+                struct stat st;
+                char *path;
+
+                if (len <= 6 || strcmp(e->d_name + len - 6, ".jsonl") != 0 || e->d_name[0] < '0' ||
+                    e->d_name[0] > '9')
+                        continue;
+                path = xasprintf("%s/%s", dir, e->d_name);
+                if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) ||
+                    (double)st.st_mtim.tv_sec + 1 < since) {
+                        free(path);
+                        continue;
+                }
+                GROW(f, n, cap);
+                f[n].path = path;
+                f[n].mtime = st.st_mtim;
+                n++;
+        }
+        closedir(d);
+        if (n > 1)
+                qsort(f, n, sizeof *f, by_mtime);
+        *out = f;
+        return n;
+}
+
+long replay_request_reload(struct replay_request *r, const char *dir, char **cause)
+{
+        struct journal_file *files;
+        size_t n_files = journal_files(dir, r->wall, &files);
+        struct replay_journal *tmp = replay_journal_new();
+        struct replay_request *found = NULL;
+        char *needle = xasprintf("\"request\":\"%s\"", r->id);
+        char *line = NULL;
+        size_t cap = 0;
+        long got = -1;
+
+        r->reload_tried = true;
+        for (size_t i = 0; i < n_files && (found == NULL || !found->ended); i++) {
+                FILE *f = fopen(files[i].path, "r");
+                ssize_t len;
+
+                if (f == NULL)
+                        continue;
+                /* Request ids are random: a line naming this one is one of its records. */
+                while ((len = getline(&line, &cap, f)) > 0) {
+                        if (memmem(line, (size_t)len, needle, strlen(needle)) == NULL)
+                                continue;
+                        replay_journal_add_line(tmp, line, (size_t)len);
+                        found = replay_journal_request(tmp, r->id);
+                }
+                fclose(f);
+        }
+        if (found != NULL && found->n_records > 0) {
+                for (size_t i = 0; i < r->n_records; i++)
+                        record_fini(&r->records[i]);
+                free(r->records);
+                r->records = found->records;
+                r->n_records = found->n_records;
+                r->cap_records = found->cap_records;
+                found->records = NULL;
+                found->n_records = found->cap_records = 0;
+                r->reloaded = true;
+                got = (long)r->n_records;
+        } else {
+                *cause = xasprintf("no record of %s in the journal files in %s", r->id, dir);
+        }
+        for (size_t i = 0; i < n_files; i++)
+                free(files[i].path);
+        free(files);
+        free(line);
+        free(needle);
+        replay_journal_free(tmp);
+        return got;
 }
 
 void replay_session_totals(const struct replay_session *s, struct replay_totals *out)

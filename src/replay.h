@@ -71,7 +71,9 @@ struct replay_request {
         bool failed;
         bool ended;           /* the `end` record was seen */
         bool released;        /* its chunk and stream-event records were released (see below) */
-        bool bodies_released; /* and its request and answer bodies too */
+        bool bodies_released; /* and every other record too: only this summary stays */
+        bool reload_tried;    /* replay_request_reload() was asked to read them back */
+        bool reloaded;        /* and it did */
 
         struct replay_record *records; /* in journal order */
         size_t n_records;
@@ -171,8 +173,16 @@ struct replay_session *replay_journal_find_session(const struct replay_journal *
  * requests so that a day of traffic fits in memory; the journal still has the bytes.
  */
 void replay_request_release_stream(struct replay_request *r);
-/* The same for every record but route, usage and end: the summary alone stays. */
+/* The same for every record: the summary alone stays. */
 void replay_request_release_bodies(struct replay_request *r);
+/*
+ * Reads a released request's records back from the journal files in dir (the live proxy's
+ * journal): the files last written since the request started are scanned, oldest write first,
+ * for the lines naming it, until a file that held its `end`. They replace the records r holds;
+ * its summary stays as it is. Returns the number of records found, or -1 with *cause (none
+ * found: the journal was off, its files were removed, or it dropped them).
+ */
+long replay_request_reload(struct replay_request *r, const char *dir, char **cause);
 
 void replay_session_totals(const struct replay_session *s, struct replay_totals *out);
 

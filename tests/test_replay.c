@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define DAY FIXTURES_DIR "/journal/2026-11-25.jsonl"
 
@@ -591,7 +592,7 @@ static void test_records_read_as_lines(void **state)
         for (size_t i = 0; i < t.records->n_requests; i++)
                 replay_request_release_stream(t.records->requests[i]);
         replay_request_release_bodies(t.records->requests[0]);
-        assert_int_equal(t.records->requests[0]->n_records, 3);
+        assert_int_equal(t.records->requests[0]->n_records, 0);
         replay_journal_free(t.lines);
         replay_journal_free(t.records);
 }
@@ -655,10 +656,78 @@ static void test_release_stream(void **state)
         assert_int_equal(r->output_tokens, out);
         replay_request_release_bodies(r);
         assert_true(r->bodies_released);
-        assert_null(replay_request_find(r, RECORD_CLIENT_REQUEST));
-        assert_non_null(replay_request_find(r, RECORD_END));
+        assert_int_equal(r->n_records, 0);
+        assert_null(replay_request_find(r, RECORD_END));
         assert_int_equal(r->input_tokens, in);
         replay_journal_free(j);
+}
+
+/* A released request is read back from the journal files: the same records, the same
+ * summary; a request the files do not have says so. */
+static void test_reload(void **state)
+{
+        char dir[] = "/tmp/test_replay_XXXXXX";
+        char *path, *text, *cause = NULL;
+        size_t n;
+        FILE *f;
+        struct replay_journal *j = load(DAY), *ref = load(DAY);
+        struct replay_request *r = replay_journal_request(j, A1);
+        const struct replay_request *want = req(ref, A1);
+        struct buf a, b;
+
+        (void)state;
+        assert_non_null(mkdtemp(dir));
+        path = xasprintf("%s/2026-11-25.jsonl", dir);
+        text = testutil_read_file(DAY, &n);
+        f = fopen(path, "w");
+        assert_non_null(f);
+        assert_int_equal(fwrite(text, 1, n, f), n);
+        fclose(f);
+        /* Noise: a file that is not a journal but names the request. */
+        free(path);
+        path = xasprintf("%s/notes.txt", dir);
+        f = fopen(path, "w");
+        fputs("\"request\":\"" A1 "\"\n", f);
+        fclose(f);
+
+        replay_request_release_bodies(r);
+        assert_int_equal(replay_request_reload(r, dir, &cause), (long)want->n_records);
+        assert_true(r->reloaded);
+        assert_int_equal(r->n_records, want->n_records);
+        buf_init(&a);
+        buf_init(&b);
+        for (size_t i = 0; i < r->n_records; i++) {
+                buf_clear(&a);
+                buf_clear(&b);
+                replay_record_text(r, &r->records[i], &a);
+                replay_record_text(want, &want->records[i], &b);
+                assert_string_equal(buf_str(&a), buf_str(&b));
+        }
+        buf_fini(&a);
+        buf_fini(&b);
+        assert_int_equal(r->tool_calls, want->tool_calls); /* the summary was not counted twice */
+        assert_int_equal(r->attempts, want->attempts);
+
+        /* Not in the files. */
+        r = replay_journal_request(j, B1);
+        free(r->id);
+        r->id = xstrdup("req_notInTheJournal00000001");
+        replay_request_release_bodies(r);
+        assert_int_equal(replay_request_reload(r, dir, &cause), -1);
+        assert_true(r->reload_tried);
+        assert_false(r->reloaded);
+        assert_non_null(strstr(cause, "req_notInTheJournal00000001"));
+        free(cause);
+
+        unlink(path);
+        free(path);
+        path = xasprintf("%s/2026-11-25.jsonl", dir);
+        unlink(path);
+        free(path);
+        rmdir(dir);
+        free(text);
+        replay_journal_free(j);
+        replay_journal_free(ref);
 }
 
 static void test_listing(void **state)
@@ -710,6 +779,7 @@ int main(void)
             cmocka_unit_test(test_records_read_as_lines),
             cmocka_unit_test(test_bad_input),
             cmocka_unit_test(test_release_stream),
+            cmocka_unit_test(test_reload),
             cmocka_unit_test(test_listing),
         };
 

@@ -546,6 +546,7 @@ static int on_key(struct ui *u, int ch, bool is_key)
                         snprintf(u->message, sizeof(u->message), "no request selected");
                         return UI_REDRAW;
                 }
+                ui_reload(u, r); /* its client request, if released */
                 if (a == UI_ACT_RESEND)
                         ui_resend_start(u->o->listen, r, NULL, u->message, sizeof(u->message));
                 else

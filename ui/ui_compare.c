@@ -334,6 +334,8 @@ int ui_compare_open(struct ui *u, const struct replay_request *sel)
                          "%s is not a re-send and was not re-sent (r or R re-sends it)", sel->id);
                 return -1;
         }
+        ui_reload(u, orig);
+        ui_reload(u, resend);
         free(u->cmp_orig);
         free(u->cmp_resend);
         u->cmp_orig = xstrdup(orig ? orig->id : resend->replay_of);

@@ -45,7 +45,30 @@ static cJSON *last_of(const struct replay_request *r, int kind)
         return NULL;
 }
 
-#define RELEASED "(released from memory: an older request; the journal has it)"
+#define RELEASED        "(released from memory: an older request; the journal has it)"
+#define RELEASED_STREAM "(stream released from memory: an older request; the journal has it)"
+#define NOT_RELOADED    "(released from memory: an older request; not found in the journal)"
+
+void ui_reload(struct ui *u, const struct replay_request *cr)
+{
+        struct replay_request *r;
+        char *cause = NULL;
+        long n;
+
+        if (!cr || !cr->released || cr->reload_tried || u->m != &u->live || !u->o->journal)
+                return;
+        r = replay_journal_request(u->m->j, cr->id); /* the same request, ours to change */
+        if (!r)
+                return;
+        n = replay_request_reload(r, u->o->journal, &cause);
+        if (n < 0) {
+                snprintf(u->message, sizeof(u->message), "%s", cause);
+                free(cause);
+                return;
+        }
+        snprintf(u->message, sizeof(u->message), "%s: %ld records read back from the journal",
+                 r->id, n);
+}
 
 /* Each content block's text, tool input or thinking, by index, with its kind and name. */
 struct blocks {
@@ -158,16 +181,19 @@ void ui_detail_build(const struct replay_request *r, enum ui_tab tab, struct ui_
 {
         struct buf out;
         cJSON *o = NULL;
+        bool lost = r->reload_tried && !r->reloaded;
+        const char *released = lost ? NOT_RELOADED : RELEASED;
+        const char *released_stream = lost ? NOT_RELOADED : RELEASED_STREAM;
 
         buf_init(&out);
         switch (tab) {
         case UI_TAB_CLIENT_REQ:
                 o = last_of(r, RECORD_CLIENT_REQUEST);
-                build_body(d, o, r->bodies_released ? RELEASED : "(no client request recorded)");
+                build_body(d, o, r->bodies_released ? released : "(no client request recorded)");
                 break;
         case UI_TAB_UPSTREAM_REQ:
                 o = last_of(r, RECORD_UPSTREAM_REQUEST);
-                build_body(d, o, r->bodies_released ? RELEASED : "(nothing was sent upstream)");
+                build_body(d, o, r->bodies_released ? released : "(nothing was sent upstream)");
                 break;
         case UI_TAB_UPSTREAM_RESP: {
                 cJSON *body;
@@ -180,8 +206,7 @@ void ui_detail_build(const struct replay_request *r, enum ui_tab tab, struct ui_
                 } else if (out.len) {
                         ui_json_build_text(d, out.data, out.len);
                 } else {
-                        const char *none = r->released ? "(stream released from memory: an "
-                                                         "older request; the journal has it)"
+                        const char *none = r->released ? released_stream
                                            : o         ? "(no body yet)"
                                                        : "(no upstream response)";
                         ui_json_build_text(d, none, strlen(none));
@@ -200,10 +225,7 @@ void ui_detail_build(const struct replay_request *r, enum ui_tab tab, struct ui_
                         ui_json_build_text(d, out.data, out.len);
                 } else {
                         o = last_of(r, RECORD_CLIENT_RESPONSE);
-                        build_body(d, o,
-                                   r->released ? "(stream released from memory: an older "
-                                                 "request; the journal has it)"
-                                               : "(no answer yet)");
+                        build_body(d, o, r->released ? released_stream : "(no answer yet)");
                 }
                 buf_fini(&ev);
                 break;
@@ -288,6 +310,10 @@ static const struct replay_request *current(struct ui *u)
 
         if (!r)
                 return NULL;
+        if (r->released && !r->reload_tried) {
+                ui_reload(u, r);
+                u->doc_valid = false;
+        }
         if (!u->doc_valid || u->doc_tab != u->tab || u->doc_records != r->n_records) {
                 bool same = u->doc_valid && u->doc_tab == u->tab;
                 struct ui_json_view keep;

@@ -101,9 +101,11 @@ int ui_picker_key(struct ui *u, int key)
         e = (size_t)u->picker_cursor < u->live.n_entries ? &u->live.entries[u->picker_cursor]
                                                          : NULL;
         if (u->picker_resend) {
-                if (r && e)
+                if (r && e) {
+                        ui_reload(u, r); /* its client request, if released */
                         ui_resend_start(u->o->listen, r, e->model_id, u->message,
                                         sizeof(u->message));
+                }
                 return UI_REDRAW;
         }
         if (a == UI_ACT_SCOPED && (!r || !r->model)) {

@@ -125,6 +125,9 @@ int ui_detail_key(struct ui *u, enum ui_action a, int h);
 void ui_detail_open(struct ui *u, const char *request_id);
 void ui_detail_close(struct ui *u);
 const char *ui_detail_tab_name(enum ui_tab t);
+/* Reads a released request's records back from the live journal, once, before a view needs
+ * them; says so (or why not) on the message line. */
+void ui_reload(struct ui *u, const struct replay_request *r);
 /* The lines a tab shows for r (pure, for tests). */
 void ui_detail_build(const struct replay_request *r, enum ui_tab tab, struct ui_json_doc *d);
 
