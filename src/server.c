@@ -64,20 +64,6 @@ static const char *reason_phrase(int status)
         }
 }
 
-void server_send_json(struct evhttp_request *req, int status, const struct buf *body,
-                      const char *request_id)
-{
-        struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-        struct evbuffer *eb = evbuffer_new();
-
-        evhttp_add_header(h, "Content-Type", "application/json");
-        if (request_id != NULL)
-                evhttp_add_header(h, "request-id", request_id);
-        evbuffer_add(eb, buf_str(body), body->len);
-        evhttp_send_reply(req, status, reason_phrase(status), eb);
-        evbuffer_free(eb);
-}
-
 /*
  * Streamed replies go to the socket as each piece is handed over. Left to evhttp, every piece
  * would register interest in writability, wait a loop turn for epoll to report it, write, and
@@ -132,6 +118,32 @@ void server_stream_end(struct evhttp_request *req)
         if (bev != NULL)
                 bufferevent_enable(bev, EV_WRITE);
         evhttp_send_reply_end(req);
+}
+
+void server_send_json(struct evhttp_request *req, int status, const struct buf *body,
+                      const char *request_id)
+{
+        struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+        struct bufferevent *bev = stream_bev(req);
+        struct evbuffer *eb = evbuffer_new();
+
+        evhttp_add_header(h, "Content-Type", "application/json");
+        if (request_id != NULL)
+                evhttp_add_header(h, "request-id", request_id);
+        evbuffer_add(eb, buf_str(body), body->len);
+        evhttp_send_reply(req, status, reason_phrase(status), eb);
+        evbuffer_free(eb);
+        /* The same shortcut as for streams: write the answer now, and when the socket took it
+         * all, run evhttp's write callback (which completes the request and reads the next
+         * one) from the loop's deferred queue, in this same turn, instead of a turn later. */
+        if (bev != NULL) {
+                struct evbuffer *out = bufferevent_get_output(bev);
+
+                evbuffer_write(out, bufferevent_getfd(bev));
+                if (evbuffer_get_length(out) == 0)
+                        bufferevent_trigger(bev, EV_WRITE,
+                                            BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+        }
 }
 
 void server_send_error(struct evhttp_request *req, int status, const char *type,
