@@ -189,6 +189,13 @@ static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
                 evtimer_del(u->timer);
                 return 0;
         }
+        if (timeout_ms == 0) {
+                /* "As soon as possible" (a transfer was just added): later in this same loop
+                 * turn, rather than after another trip through epoll_wait. */
+                evtimer_del(u->timer);
+                event_active(u->timer, EV_TIMEOUT, 1);
+                return 0;
+        }
         tv.tv_sec = timeout_ms / 1000;
         tv.tv_usec = (timeout_ms % 1000) * 1000;
         evtimer_add(u->timer, &tv);
