@@ -20,6 +20,7 @@
 
 #include "alloc.h"
 #include "json.h"
+#include "ui_mouse.h"
 #include "ui_text.h"
 
 #include <errno.h>
@@ -461,7 +462,75 @@ static void draw(struct ui *u)
         refresh();
 }
 
-/* ---- keys ---- */
+/* ---- keys and the mouse ---- */
+
+/* The key handler of the view shown. */
+static int view_key(struct ui *u, enum ui_action a)
+{
+        if (u->view == UI_VIEW_COMPARE)
+                return ui_compare_key(u, a, u->rows - 4);
+        if (u->view == UI_VIEW_DETAIL)
+                return ui_detail_key(u, a, u->rows - 4);
+        return ui_list_key(u, a, u->rows - 4);
+}
+
+/* A mouse event, mapped by ui_mouse_map and applied as the keys it stands for would be. */
+static int on_mouse(struct ui *u)
+{
+        MEVENT ev;
+        enum ui_mouse_button b;
+        struct ui_mouse_screen s;
+        struct ui_mouse_hit hit;
+
+        if (getmouse(&ev) != OK)
+                return UI_HANDLED;
+        if (ev.bstate & BUTTON4_PRESSED)
+                b = UI_MOUSE_WHEEL_UP;
+        else if (ev.bstate & BUTTON5_PRESSED)
+                b = UI_MOUSE_WHEEL_DOWN;
+        else if (ev.bstate & (BUTTON1_PRESSED | BUTTON1_CLICKED))
+                b = UI_MOUSE_CLICK;
+        else
+                return UI_HANDLED;
+        if (u->prompt || u->help || u->picker || u->cols < MIN_COLS || u->rows < MIN_ROWS)
+                return UI_HANDLED;
+        memset(&s, 0, sizeof(s));
+        s.rows = u->rows;
+        s.cols = u->cols;
+        if (u->view == UI_VIEW_COMPARE) {
+                s.pane = UI_MOUSE_COMPARE;
+        } else if (u->view == UI_VIEW_DETAIL) {
+                s.pane = UI_MOUSE_DETAIL;
+                s.top = u->dtop;
+                s.cursor = u->dcur;
+                s.n = u->doc_valid ? (long)u->doc.n_visible : 0;
+        } else {
+                s.pane = UI_MOUSE_LIST;
+                s.top = u->top;
+                s.cursor = u->cursor;
+                s.n = (long)u->m->n_rows;
+        }
+        hit = ui_mouse_map(&s, b, ev.y, ev.x);
+        switch (hit.what) {
+        case UI_MOUSE_SCROLL:
+                for (long k = 0; k < (hit.arg < 0 ? -hit.arg : hit.arg); k++)
+                        view_key(u, hit.arg < 0 ? UI_ACT_UP : UI_ACT_DOWN);
+                return UI_REDRAW;
+        case UI_MOUSE_SELECT:
+                if (s.pane == UI_MOUSE_LIST)
+                        ui_list_select(u, hit.arg, false);
+                else
+                        u->dcur = hit.arg;
+                return UI_REDRAW;
+        case UI_MOUSE_OPEN:
+                return view_key(u, s.pane == UI_MOUSE_LIST ? UI_ACT_OPEN : UI_ACT_TOGGLE_FOLD);
+        case UI_MOUSE_TAB:
+                u->tab = (enum ui_tab)hit.arg;
+                return UI_REDRAW;
+        default:
+                return UI_HANDLED;
+        }
+}
 
 static int on_key(struct ui *u, int ch, bool is_key)
 {
@@ -471,6 +540,8 @@ static int on_key(struct ui *u, int ch, bool is_key)
 
         if (is_key && ch == KEY_RESIZE)
                 return UI_REDRAW;
+        if (is_key && ch == KEY_MOUSE)
+                return on_mouse(u);
         if (u->prompt)
                 return prompt_key(u, ch, is_key);
         if (!is_key && ch == '\r')
@@ -557,11 +628,7 @@ static int on_key(struct ui *u, int ch, bool is_key)
         default:
                 break;
         }
-        if (u->view == UI_VIEW_COMPARE)
-                return ui_compare_key(u, a, u->rows - 4);
-        if (u->view == UI_VIEW_DETAIL)
-                return ui_detail_key(u, a, u->rows - 4);
-        return ui_list_key(u, a, u->rows - 4);
+        return view_key(u, a);
 }
 
 int ui_run(const struct ui_options *o)
@@ -615,6 +682,10 @@ int ui_run(const struct ui_options *o)
         keypad(stdscr, TRUE);
         set_escdelay(25);
         curs_set(0);
+        /* Clicks and the wheel; press, not click, so a click is not held back to tell it from
+         * a double click. Shift-drag still selects text in most terminals. */
+        mousemask(BUTTON1_PRESSED | BUTTON1_CLICKED | BUTTON4_PRESSED | BUTTON5_PRESSED, NULL);
+        mouseinterval(0);
         timeout(NAP_MS);
         colors_init(&u);
         getmaxyx(stdscr, u.rows, u.cols);

@@ -254,15 +254,23 @@ int ui_list_key(struct ui *u, enum ui_action a, int h)
         default:
                 return UI_HANDLED;
         }
+        ui_list_select(u, u->cursor, a == UI_ACT_END);
+        return UI_REDRAW;
+}
+
+void ui_list_select(struct ui *u, long row, bool follow)
+{
+        long n = (long)u->m->n_rows;
+
+        u->cursor = row;
         if (u->cursor >= n)
                 u->cursor = n - 1;
         if (u->cursor < 0)
                 u->cursor = 0;
         /* Following only while the cursor is on the newest row. */
-        u->follow = n == 0 || u->cursor == n - 1 ? u->follow || a == UI_ACT_END : false;
+        u->follow = n == 0 || u->cursor == n - 1 ? u->follow || follow : false;
         free(u->cursor_id);
         u->cursor_id = NULL;
         if (n > 0 && u->m->rows[u->cursor].request)
                 u->cursor_id = xstrdup(u->m->rows[u->cursor].request->id);
-        return UI_REDRAW;
 }

@@ -118,6 +118,8 @@ void ui_attr(struct ui *u, int pair, int extra, bool on);
 void ui_list_draw(struct ui *u, int y, int h);
 int ui_list_key(struct ui *u, enum ui_action a, int h);
 void ui_list_clamp(struct ui *u, int h);
+/* Puts the cursor on row (clamped); follow turns following on when that is the newest row. */
+void ui_list_select(struct ui *u, long row, bool follow);
 const struct replay_request *ui_list_selected(const struct ui *u);
 
 void ui_detail_draw(struct ui *u, int y, int h);

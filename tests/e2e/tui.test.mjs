@@ -121,6 +121,34 @@ test('detail tabs: client request, translated upstream request, translated strea
     await waitScreen(/time\s+state\s+requested/, 'the list again');
   });
 
+// A mouse press at column x, line y (0-based), as the terminal reports it in X10 mode (what
+// ncurses asks tmux for), then the release.
+function click(x, y, button = 0) {
+  tmux('send-keys', '-t', 'cp', '-l', '\x1b[M' + String.fromCharCode(32 + button, 33 + x, 33 + y));
+  if (button === 0) {
+    tmux('send-keys', '-t', 'cp', '-l', '\x1b[M' + String.fromCharCode(35, 33 + x, 33 + y));
+  }
+}
+
+test('the mouse: a click selects a row, a second opens it, a click on a tab switches', T,
+  async () => {
+    let s = await waitScreen(/error\s+m-429/, 'the failed row');
+    const y = s.split('\n').findIndex((l) => /error\s+m-429/.test(l));
+    click(20, y);
+    click(20, y);
+    s = await waitScreen(/client request │ upstream request/, 'the detail of the clicked row');
+    click(2, 0); // the first tab
+    s = await waitScreen(/"model": "m-429"/, 'the clicked request in the client request tab');
+    const tab = s.split('\n')[0].indexOf('headers');
+    click(tab + 1, 0);
+    s = await waitScreen(/client request headers/, 'the headers tab');
+    click(5, 5, 65); // the wheel, down: scrolls, and the screen is still the detail
+    click(5, 5, 64);
+    await waitScreen(/client request headers/, 'the headers tab after the wheel');
+    keys('Escape');
+    await waitScreen(/time\s+state\s+requested/, 'the list again');
+  });
+
 test('a request re-sent to another model, compared side by side with its original', T,
   async () => {
     // The re-send goes through the proxy without a client key: the entries' api_key_name
