@@ -10,6 +10,9 @@
 
 #include "buf.h"
 #include "json.h"
+#include "testutil.h"
+
+#include <math.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -215,6 +218,125 @@ static void test_buf(void **state)
         buf_fini(&b);
 }
 
+/* json_print and cJSON_PrintUnformatted give the same bytes for item. */
+static void same_print(const cJSON *item)
+{
+        char *ours = json_print(item);
+        char *theirs = cJSON_PrintUnformatted(item);
+
+        assert_string_equal(ours, theirs != NULL ? theirs : "null");
+        free(ours);
+        free(theirs);
+}
+
+static void test_print_numbers_like_cjson(void **state)
+{
+        static const double numbers[] = {
+            0,
+            -0.0,
+            1,
+            -1,
+            7,
+            12,
+            255,
+            1700000000,
+            2147483647,
+            2147483648.0,
+            -2147483649.0,
+            4294967296.0,
+            9007199254740991.0,
+            9007199254740993.0,
+            999999999999999.0,
+            1e15,
+            -1e15,
+            1e16,
+            1e21,
+            1e300,
+            -1e300,
+            0.1,
+            0.7,
+            1.5,
+            -2.25,
+            1.0 / 3,
+            1.5e-7,
+            5e-324,
+            123456.789,
+            0.30000000000000004,
+            2.5e15,
+            NAN,
+            INFINITY,
+            -INFINITY,
+        };
+        (void)state;
+        for (size_t i = 0; i < sizeof numbers / sizeof numbers[0]; i++) {
+                cJSON *n = cJSON_CreateNumber(numbers[i]);
+                same_print(n);
+                cJSON_Delete(n);
+        }
+}
+
+static void test_print_strings_like_cjson(void **state)
+{
+        char all[256];
+        cJSON *s;
+
+        (void)state;
+        for (int i = 1; i < 256; i++)
+                all[i - 1] = (char)i;
+        all[255] = '\0';
+        s = cJSON_CreateString(all); /* every byte, control and non-ASCII included */
+        same_print(s);
+        cJSON_Delete(s);
+        s = cJSON_CreateString("");
+        same_print(s);
+        cJSON_Delete(s);
+        s = cJSON_CreateString("caf\xc3\xa9 \"quoted\" back\\slash \xff invalid");
+        same_print(s);
+        cJSON_Delete(s);
+}
+
+static void test_print_trees_like_cjson(void **state)
+{
+        static const char *texts[] = {
+            "{}",
+            "[]",
+            "[[],{},[{}]]",
+            "{\"\":\"\",\"a\\nb\":[1,2.5,null,true,false]}",
+            "{\"nested\":{\"deeper\":{\"x\":[-0.5,1e-9,\"\\u0001\"]}}}",
+        };
+        static const char *fixtures[] = {
+            "claude-code/01_main_turn1_request.json",
+            "claude-code/02_main_turn2_tool_result_request.json",
+            "claude-code/03_title_side_request_interactive.json",
+            "claude-code/04_count_tokens_request.json",
+            "claude-code/06_bare_turn1_request.json",
+        };
+        cJSON *raw;
+
+        (void)state;
+        for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+                cJSON *j = testutil_json(texts[i]);
+                same_print(j);
+                cJSON_Delete(j);
+        }
+        for (size_t i = 0; i < sizeof fixtures / sizeof fixtures[0]; i++) {
+                size_t n;
+                char *text = testutil_read_fixture(fixtures[i], &n);
+                cJSON *j = testutil_json(text);
+                same_print(j);
+                cJSON_Delete(j);
+                free(text);
+        }
+        /* Raw members, and a tree cJSON refuses to print (a raw item without text). */
+        raw = cJSON_CreateObject();
+        cJSON_AddRawToObject(raw, "r", "{\"pre\":\"printed\"}");
+        same_print(raw);
+        cJSON_AddItemToObject(raw, "bad", cJSON_CreateRaw(NULL));
+        same_print(raw);
+        cJSON_Delete(raw);
+        same_print(NULL);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -225,6 +347,9 @@ int main(void)
             cmocka_unit_test(test_append_string_random),
             cmocka_unit_test(test_merge),
             cmocka_unit_test(test_buf),
+            cmocka_unit_test(test_print_numbers_like_cjson),
+            cmocka_unit_test(test_print_strings_like_cjson),
+            cmocka_unit_test(test_print_trees_like_cjson),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
