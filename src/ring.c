@@ -146,24 +146,26 @@ bool ring_pop(struct ring *r, struct record *out)
         return true;
 }
 
-void ring_wait(struct ring *r, int timeout_ms)
+/* ring_wait, also watching fd when it is not negative (poll ignores a negative fd). With fd, a
+ * signal ends the wait (the caller may have a SIGWINCH to look at); without, it waits on. */
+static bool ring_sleep(struct ring *r, int fd, int timeout_ms)
 {
         size_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
-        struct pollfd pfd = {.fd = r->efd, .events = POLLIN};
+        struct pollfd pfd[2] = {{.fd = r->efd, .events = POLLIN}, {.fd = fd, .events = POLLIN}};
         uint64_t count;
 
         if (h != r->tail_cache)
-                return;
+                return false;
         /* A plain look first: records already there need no handshake. */
         r->tail_cache = atomic_load_explicit(&r->tail, memory_order_acquire);
         if (h != r->tail_cache)
-                return;
+                return false;
         atomic_store_explicit(&r->sleeping, true, memory_order_seq_cst);
         /* The consumer's half of the handshake: a push that this load misses is one whose
          * producer will see sleeping set and write the eventfd. */
         r->tail_cache = atomic_load_explicit(&r->tail, memory_order_seq_cst);
         if (h == r->tail_cache) {
-                while (poll(&pfd, 1, timeout_ms) < 0 && errno == EINTR)
+                while (poll(pfd, 2, timeout_ms) < 0 && errno == EINTR && fd < 0)
                         ;
                 /* Drain: a wake-up left over from an earlier round would make the next wait
                  * return at once. Non-blocking, so a count of zero is just EAGAIN. */
@@ -173,6 +175,17 @@ void ring_wait(struct ring *r, int timeout_ms)
         /* Awake (or never slept): pushes need not signal. Harmless if the producer already
          * cleared it. */
         atomic_store_explicit(&r->sleeping, false, memory_order_relaxed);
+        return fd >= 0 && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)) != 0;
+}
+
+void ring_wait(struct ring *r, int timeout_ms)
+{
+        (void)ring_sleep(r, -1, timeout_ms);
+}
+
+bool ring_wait_fd(struct ring *r, int fd, int timeout_ms)
+{
+        return ring_sleep(r, fd, timeout_ms);
 }
 
 void ring_wake(struct ring *r)

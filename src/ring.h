@@ -31,6 +31,9 @@ bool ring_pop(struct ring *r, struct record *out);
 /* Consumer: waits until a record may be there or timeout_ms passed (-1: forever); also wakes
  * on ring_wake. Returns at once when the ring is not empty. */
 void ring_wait(struct ring *r, int timeout_ms);
+/* Consumer: ring_wait that also returns when fd is readable (the inspector's terminal) or a
+ * signal interrupts it; true when it saw fd readable. */
+bool ring_wait_fd(struct ring *r, int fd, int timeout_ms);
 /* Wakes a waiting consumer (used to make it stop). */
 void ring_wake(struct ring *r);
 /* Records in the ring now (approximate when the other side is busy). */

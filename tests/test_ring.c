@@ -4,7 +4,8 @@
  * never finish), payloads released by ring_free. Two threads: a stress run of millions of
  * records through a small ring checking order, count and slot contents, once with a producer
  * that retries when full and once with one that drops and counts; and a consumer asleep in
- * ring_wait(-1) woken by a push and by ring_wake. The test command also runs this under TSan.
+ * ring_wait(-1) woken by a push and by ring_wake, and ring_wait_fd woken by a push or by its fd
+ * (the inspector's terminal). The test command also runs this under TSan.
  *
  * CP_RING_STRESS_RECORDS overrides the stress size (default 5 million, 1 million under a
  * sanitizer).
@@ -27,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define STRESS_DEFAULT 1000000
@@ -448,6 +450,93 @@ static void test_wake_by_ring_wake(void **state)
         wake_run(false);
 }
 
+/* ring_wait_fd: returns for the other fd too, says which woke it, and still waits for a push. */
+static void test_wait_fd(void **state)
+{
+        struct ring *r = ring_new(4);
+        struct record rec;
+        int fds[2];
+        char c = 'k';
+
+        (void)state;
+        assert_int_equal(pipe(fds), 0);
+        assert_false(ring_wait_fd(r, fds[0], 20)); /* nothing: times out */
+        assert_int_equal(write(fds[1], &c, 1), 1);
+        assert_true(ring_wait_fd(r, fds[0], -1)); /* a key: returns at once */
+        assert_int_equal(read(fds[0], &c, 1), 1);
+        make_record(&rec, 1);
+        assert_true(ring_push(r, &rec));
+        assert_false(ring_wait_fd(r, fds[0], -1)); /* a record: returns at once */
+        assert_true(ring_pop(r, &rec));
+        close(fds[0]);
+        close(fds[1]);
+        ring_free(r);
+}
+
+struct fd_sleeper {
+        struct ring *r;
+        int fd;
+        atomic_bool returned;
+        atomic_bool saw_fd;
+};
+
+static void *fd_sleeper_thread(void *arg)
+{
+        struct fd_sleeper *s = arg;
+
+        atomic_store(&s->saw_fd, ring_wait_fd(s->r, s->fd, -1));
+        atomic_store(&s->returned, true);
+        return NULL;
+}
+
+/* A consumer blocked in ring_wait_fd(-1) wakes on a push (no key seen) or on its fd. */
+static void wake_fd_run(bool by_push)
+{
+        struct fd_sleeper s = {.r = ring_new(16)};
+        struct timespec nap = {.tv_sec = 0, .tv_nsec = 50 * 1000 * 1000};
+        struct timespec deadline;
+        struct record rec;
+        pthread_t th;
+        int fds[2];
+        char c = 'k';
+
+        assert_int_equal(pipe(fds), 0);
+        s.fd = fds[0];
+        atomic_init(&s.returned, false);
+        atomic_init(&s.saw_fd, false);
+        assert_int_equal(pthread_create(&th, NULL, fd_sleeper_thread, &s), 0);
+        nanosleep(&nap, NULL);
+        assert_false(atomic_load(&s.returned));
+        if (by_push) {
+                make_record(&rec, 1);
+                assert_true(ring_push(s.r, &rec));
+        } else {
+                assert_int_equal(write(fds[1], &c, 1), 1);
+        }
+        clock_gettime(CLOCK_REALTIME, &deadline);
+        deadline.tv_sec += 10;
+        assert_int_equal(pthread_timedjoin_np(th, NULL, &deadline), 0);
+        assert_true(atomic_load(&s.returned));
+        assert_true(atomic_load(&s.saw_fd) == !by_push);
+        if (by_push)
+                assert_true(ring_pop(s.r, &rec));
+        close(fds[0]);
+        close(fds[1]);
+        ring_free(s.r);
+}
+
+static void test_wake_fd_by_push(void **state)
+{
+        (void)state;
+        wake_fd_run(true);
+}
+
+static void test_wake_fd_by_key(void **state)
+{
+        (void)state;
+        wake_fd_run(false);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -460,6 +549,9 @@ int main(void)
             cmocka_unit_test(test_stress_drop),
             cmocka_unit_test(test_wake_by_push),
             cmocka_unit_test(test_wake_by_ring_wake),
+            cmocka_unit_test(test_wait_fd),
+            cmocka_unit_test(test_wake_fd_by_push),
+            cmocka_unit_test(test_wake_fd_by_key),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
