@@ -4,9 +4,10 @@
  * chunk, thousands per answer) can pick out the two fields it needs without the allocations of
  * a cJSON tree.
  *
- * It accepts only RFC 8259 JSON, a subset of what cJSON (and json_parse) accept. Callers use it
- * as a fast path and fall back to json_parse whenever jscan refuses the text or meets a case it
- * does not decode (a lone surrogate, an escaped NUL): both paths then see the same values.
+ * It accepts only RFC 8259 JSON, a subset of what json_parse accepts (cJSON itself refuses lone
+ * UTF-16 surrogate escapes, which json_parse repairs first). Callers use it as a fast path and
+ * fall back to json_parse whenever jscan refuses the text or meets a case it does not decode (a
+ * lone surrogate, an escaped NUL): both paths then see the same values.
  */
 #ifndef CP_JSCAN_H
 #define CP_JSCAN_H

@@ -1,6 +1,6 @@
 /*
- * test_jscan: the in-place reader accepts exactly strict JSON (and never something cJSON would
- * refuse), walks members and elements as written, and decodes strings to the same bytes as
+ * test_jscan: the in-place reader accepts exactly strict JSON (and never something json_parse
+ * would refuse), walks members and elements as written, and decodes strings to the same bytes as
  * cJSON, refusing what only json_parse handles (lone surrogates, escaped NUL).
  */
 #include <stdarg.h>
@@ -189,7 +189,7 @@ static void test_strings_left_to_json_parse(void **state)
 }
 
 /*
- * Differential: every text jscan accepts, cJSON accepts too. Texts come from mutating a real
+ * Differential: every text jscan accepts, json_parse accepts too. Texts come from mutating a real
  * chunk byte by byte (each byte replaced by each of a set of JSON-significant bytes, or cut).
  */
 static void test_never_accepts_what_cjson_refuses(void **state)
@@ -213,7 +213,7 @@ static void test_never_accepts_what_cjson_refuses(void **state)
                         else
                                 n = i; /* cut */
                         if (jscan_parse(text, n, &v)) {
-                                cJSON *j = cJSON_ParseWithLength(text, n);
+                                cJSON *j = json_parse(text, n, NULL);
                                 assert_non_null(j);
                                 cJSON_Delete(j);
                                 accepted++;
