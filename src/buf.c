@@ -29,7 +29,7 @@ void buf_clear(struct buf *b)
                 b->data[0] = '\0';
 }
 
-void buf_reserve(struct buf *b, size_t extra)
+void buf_grow(struct buf *b, size_t extra)
 {
         size_t need = b->len + extra + 1;
         size_t cap;
@@ -41,25 +41,6 @@ void buf_reserve(struct buf *b, size_t extra)
                 cap *= 2;
         b->data = xrealloc(b->data, cap);
         b->cap = cap;
-}
-
-void buf_append(struct buf *b, const void *p, size_t n)
-{
-        buf_reserve(b, n);
-        if (n > 0)
-                memcpy(b->data + b->len, p, n);
-        b->len += n;
-        b->data[b->len] = '\0';
-}
-
-void buf_puts(struct buf *b, const char *s)
-{
-        buf_append(b, s, strlen(s));
-}
-
-void buf_putc(struct buf *b, char c)
-{
-        buf_append(b, &c, 1);
 }
 
 void buf_vprintf(struct buf *b, const char *fmt, va_list ap)

@@ -7,6 +7,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <string.h>
 
 struct buf {
         char *data; /* NULL until the first append; buf_str() never returns NULL */
@@ -17,10 +18,37 @@ struct buf {
 void buf_init(struct buf *b);
 void buf_fini(struct buf *b);
 void buf_clear(struct buf *b);
-void buf_reserve(struct buf *b, size_t extra);
-void buf_append(struct buf *b, const void *p, size_t n);
-void buf_puts(struct buf *b, const char *s);
-void buf_putc(struct buf *b, char c);
+/* Makes room for extra more bytes (and the NUL); the slow path of buf_reserve. */
+void buf_grow(struct buf *b, size_t extra);
+
+/* The appends are inline: the journal's record builders make hundreds per request, mostly of a
+ * few bytes into a buffer that already has room, where a call costs more than the copy. */
+static inline void buf_reserve(struct buf *b, size_t extra)
+{
+        if (b->len + extra + 1 > b->cap)
+                buf_grow(b, extra);
+}
+
+static inline void buf_append(struct buf *b, const void *p, size_t n)
+{
+        buf_reserve(b, n);
+        if (n > 0)
+                memcpy(b->data + b->len, p, n);
+        b->len += n;
+        b->data[b->len] = '\0';
+}
+
+static inline void buf_puts(struct buf *b, const char *s)
+{
+        buf_append(b, s, strlen(s));
+}
+
+static inline void buf_putc(struct buf *b, char c)
+{
+        buf_reserve(b, 1);
+        b->data[b->len++] = c;
+        b->data[b->len] = '\0';
+}
 void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void buf_vprintf(struct buf *b, const char *fmt, va_list ap);
 /* Numbers in decimal without printf: the journal's hot path formats several per record. */
