@@ -159,12 +159,96 @@ void record_payload_unref(struct record_payload *p)
                                                       memory_order_release, memory_order_relaxed));
 }
 
+/* Bytes of a 64-bit word: any of them 0 (exact as a yes/no). */
+#define RECORD_ONES           0x0101010101010101ULL
+#define RECORD_HIGHS          0x8080808080808080ULL
+#define RECORD_HAS_ZERO(x)    (((x)-RECORD_ONES) & ~(x)&RECORD_HIGHS)
+#define RECORD_HAS_BYTE(x, c) RECORD_HAS_ZERO((x) ^ (RECORD_ONES * (c)))
+/* Any byte below 0x20, given none has its high bit set. */
+#define RECORD_HAS_CONTROL(x) (((x)-RECORD_ONES * 0x20) & ~(x)&RECORD_HIGHS)
+
+void record_put_string(struct buf *b, const char *s, size_t n)
+{
+        size_t i = 0;
+
+        /* Eight bytes a step: none may be a control, a quote, a backslash or non-ASCII (whose
+         * UTF-8 json_append_string checks). Anything else goes the careful way, whole. */
+        for (; i + 8 <= n; i += 8) {
+                uint64_t x;
+                memcpy(&x, s + i, 8);
+                if ((x & RECORD_HIGHS) != 0 || RECORD_HAS_CONTROL(x) != 0 ||
+                    RECORD_HAS_BYTE(x, '"') != 0 || RECORD_HAS_BYTE(x, '\\') != 0) {
+                        json_append_string(b, s, n);
+                        return;
+                }
+        }
+        for (; i < n; i++) {
+                unsigned char c = (unsigned char)s[i];
+                if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') {
+                        json_append_string(b, s, n);
+                        return;
+                }
+        }
+        buf_reserve(b, n + 2);
+        b->data[b->len++] = '"';
+        if (n > 0)
+                memcpy(b->data + b->len, s, n);
+        b->len += n;
+        b->data[b->len++] = '"';
+        b->data[b->len] = '\0';
+}
+
 /* ,"name":"value" for a literal name. */
 #define PUT_MEMBER(out, lit, v)                                                                    \
         do {                                                                                       \
                 buf_put_lit(out, lit);                                                             \
-                json_append_string(out, v, strlen(v));                                             \
+                record_put_string(out, v, strlen(v));                                              \
         } while (0)
+
+/* The session, request and model members, escaped. Every record of a request repeats them and
+ * a consumer formats a request's records mostly one after another, so each thread keeps the
+ * last ids it escaped and their text: a hit costs three short compares instead of escaping
+ * three strings. The longest ids escape to 6 bytes a byte; such text is not kept. */
+struct record_ids {
+        char session[sizeof(((struct record *)0)->session)];
+        char request_id[sizeof(((struct record *)0)->request_id)];
+        char model[sizeof(((struct record *)0)->model)];
+        size_t len;
+        char text[512];
+};
+
+static bool record_ids_same(const struct record_ids *c, const struct record *r)
+{
+        return strncmp(c->request_id, r->request_id, sizeof c->request_id) == 0 &&
+               strncmp(c->session, r->session, sizeof c->session) == 0 &&
+               strncmp(c->model, r->model, sizeof c->model) == 0;
+}
+
+static void record_put_ids(const struct record *r, struct buf *out)
+{
+        static _Thread_local struct record_ids cache = {.len = (size_t)-1};
+        size_t at = out->len;
+
+        if (cache.len != (size_t)-1 && record_ids_same(&cache, r)) {
+                buf_append(out, cache.text, cache.len);
+                return;
+        }
+        if (r->session[0] != '\0')
+                PUT_MEMBER(out, ",\"session\":", r->session);
+        if (r->request_id[0] != '\0')
+                PUT_MEMBER(out, ",\"request\":", r->request_id);
+        if (r->model[0] != '\0')
+                PUT_MEMBER(out, ",\"model\":", r->model);
+        cache.len = (size_t)-1;
+        if (out->len - at > sizeof cache.text)
+                return;
+        memcpy(cache.session, r->session, sizeof cache.session);
+        memcpy(cache.request_id, r->request_id, sizeof cache.request_id);
+        memcpy(cache.model, r->model, sizeof cache.model);
+        cache.len = out->len - at;
+        if (cache.len > 0)
+                memcpy(cache.text, out->data + at, cache.len);
+}
 
 void record_format(const struct record *r, int pid, struct buf *out)
 {
@@ -201,12 +285,7 @@ void record_format(const struct record *r, int pid, struct buf *out)
         buf_put_lit(out, ",\"kind\":\"");
         buf_append(out, kind, kind_len);
         buf_putc(out, '"');
-        if (r->session[0] != '\0')
-                PUT_MEMBER(out, ",\"session\":", r->session);
-        if (r->request_id[0] != '\0')
-                PUT_MEMBER(out, ",\"request\":", r->request_id);
-        if (r->model[0] != '\0')
-                PUT_MEMBER(out, ",\"model\":", r->model);
+        record_put_ids(r, out);
         if (r->payload != NULL && r->raw) {
                 buf_put_lit(out, ",\"data\":");
                 json_append_string(out, r->payload->data, r->payload->len);

@@ -65,6 +65,10 @@ struct buf;
 /* Appends the record as one JSON object, exactly as the journal writes it (no newline). */
 void record_format(const struct record *r, int pid, struct buf *out);
 
+/* Appends s as a JSON string, exactly as json_append_string does, but copying at once the plain
+ * ASCII that ids, header names and values mostly are. */
+void record_put_string(struct buf *b, const char *s, size_t n);
+
 /* The kind's name in the journal ("client_request", …). */
 const char *record_kind_name(enum record_kind kind);
 /* The kind for a name; -1 when unknown. */

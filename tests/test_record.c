@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "buf.h"
+#include "json.h"
 #include "record.h"
 
 #include <pthread.h>
@@ -289,6 +290,117 @@ static void test_format(void **state)
         buf_fini(&b);
 }
 
+/* The fast path for plain text gives byte for byte what json_append_string gives, for any bytes:
+ * plain ASCII of every length around the 8-byte steps, and each kind of byte that needs care
+ * (quote, backslash, controls, DEL, valid and broken UTF-8) at every position. */
+static void check_put_string(const char *s, size_t n)
+{
+        struct buf want;
+        struct buf got;
+
+        buf_init(&want);
+        buf_init(&got);
+        json_append_string(&want, s, n);
+        buf_putc(&got, 'x'); /* appends after what is there */
+        record_put_string(&got, s, n);
+        assert_int_equal(got.len, want.len + 1);
+        assert_memory_equal(got.data + 1, want.data, want.len);
+        assert_int_equal(got.data[got.len], '\0');
+        buf_fini(&want);
+        buf_fini(&got);
+}
+
+static void test_put_string(void **state)
+{
+        static const char *const odd[] = {"\"",
+                                          "\\",
+                                          "\n",
+                                          "\r",
+                                          "\t",
+                                          "\x01",
+                                          "\x1f",
+                                          "\x7f",
+                                          "\xc3\xa9",
+                                          "\xe2\x80\xa6",
+                                          "\xf0\x9f\x98\x80",
+                                          "\xc3",
+                                          "\xff",
+                                          "\x80",
+                                          "\0"};
+        char s[64];
+        unsigned seed = 12345;
+
+        (void)state;
+        for (size_t n = 0; n <= 40; n++) {
+                for (size_t i = 0; i < n; i++)
+                        s[i] = (char)('a' + (i % 26));
+                check_put_string(s, n);
+                for (size_t k = 0; k < sizeof odd / sizeof odd[0]; k++) {
+                        size_t m = k == sizeof odd / sizeof odd[0] - 1 ? 1 : strlen(odd[k]);
+                        for (size_t at = 0; at + m <= n; at++) {
+                                for (size_t i = 0; i < n; i++)
+                                        s[i] = (char)('a' + (i % 26));
+                                memcpy(s + at, odd[k], m);
+                                check_put_string(s, n);
+                        }
+                }
+        }
+        /* Random bytes, mostly printable. */
+        for (int round = 0; round < 20000; round++) {
+                size_t n = (size_t)(round % 48);
+                for (size_t i = 0; i < n; i++) {
+                        seed = seed * 1103515245u + 12345u;
+                        unsigned r = (seed >> 16) & 0xff;
+                        s[i] = (char)(r < 200 ? 0x20 + r % 0x5f : r);
+                }
+                check_put_string(s, n);
+        }
+}
+
+/* Consumers keep the ids they escaped last: records of other requests, of no request, and ids
+ * that differ only past a shorter one's end must not reuse them. */
+static void test_format_ids(void **state)
+{
+        static const char *const ids[][3] = {
+            {"s1", "req_1", "m"}, {"s1", "req_1", "m"}, {"s1", "req_2", "m"}, {"s1", "req_2", "m2"},
+            {"", "", ""},         {"s1", "req_1", "m"}, {"s1", "req_", "m"},  {"s\"2", "req_1", ""},
+        };
+        struct record r;
+        struct buf b;
+        struct buf want;
+
+        (void)state;
+        buf_init(&b);
+        buf_init(&want);
+        for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+                memset(&r, 0, sizeof r);
+                r.seq = i;
+                r.kind = RECORD_USAGE;
+                snprintf(r.session, sizeof r.session, "%s", ids[i][0]);
+                snprintf(r.request_id, sizeof r.request_id, "%s", ids[i][1]);
+                snprintf(r.model, sizeof r.model, "%s", ids[i][2]);
+                buf_clear(&b);
+                record_format(&r, 7, &b);
+                buf_clear(&want);
+                buf_printf(&want,
+                           "{\"seq\":%zu,\"time\":\"1970-01-01T00:00:00.000000Z\","
+                           "\"mono_ns\":0,\"pid\":7,\"kind\":\"usage\"",
+                           i);
+                if (ids[i][0][0] != '\0') {
+                        buf_puts(&want, ",\"session\":");
+                        json_append_string(&want, ids[i][0], strlen(ids[i][0]));
+                }
+                if (ids[i][1][0] != '\0')
+                        buf_printf(&want, ",\"request\":\"%s\"", ids[i][1]);
+                if (ids[i][2][0] != '\0')
+                        buf_printf(&want, ",\"model\":\"%s\"", ids[i][2]);
+                buf_putc(&want, '}');
+                assert_string_equal(buf_str(&b), buf_str(&want));
+        }
+        buf_fini(&b);
+        buf_fini(&want);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -300,6 +412,8 @@ int main(void)
             cmocka_unit_test(test_payload_deferred),
             cmocka_unit_test(test_payload_deferred_threads),
             cmocka_unit_test(test_format),
+            cmocka_unit_test(test_put_string),
+            cmocka_unit_test(test_format_ids),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
