@@ -66,27 +66,6 @@ static char *read_file(const char *path, size_t *len)
         return buf_detach(&b);
 }
 
-static void entry_opts(const struct model_entry *e, struct xlate_request_opts *o)
-{
-        memset(o, 0, sizeof *o);
-        o->upstream_model = e->model_name;
-        o->max_tokens_cap = e->max_tokens;
-        o->max_completion_tokens = e->max_completion_tokens;
-        o->stream = e->can_stream;
-        o->stream_usage = e->stream_usage;
-        o->reasoning_effort = e->reasoning_effort;
-        o->reasoning = e->reasoning;
-        o->history_thinking = e->history_thinking;
-        o->tool_ids = e->tool_ids;
-        o->sanitize_schema = e->sanitize_schema;
-        o->has_temperature = e->has_temperature;
-        o->temperature = e->temperature;
-        o->drop_sampling = e->drop_sampling;
-        o->developer_role = e->developer_role;
-        o->empty_content_string = e->empty_content_string;
-        o->extra_body = e->extra_body;
-}
-
 /* Source-like text with quotes, backslashes, tabs and non-ASCII, as Read results carry. */
 static char *source_text(size_t bytes, int seed)
 {
@@ -339,7 +318,7 @@ int main(int argc, char **argv)
                 fprintf(stderr, "bench_xlate: %s\n", cause);
                 return 1;
         }
-        entry_opts(&cfg->models[0], &o);
+        config_request_opts(&cfg->models[0], cfg->models[0].can_stream, &o);
         fixture = read_file(argv[1], &len);
         rec = json_parse(fixture, len, &cause);
         if (rec == NULL || !cJSON_IsObject(json_get(rec, "body"))) {

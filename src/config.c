@@ -612,6 +612,7 @@ enum entry_key {
         EK_DROP_SAMPLING,
         EK_DEVELOPER_ROLE,
         EK_EMPTY_CONTENT_STRING,
+        EK_EMPTY_TOOL_RESULT,
         EK_CONTENT_FILTER_END_TURN,
         EK_DROP_BETAS,
         EK_AUTH,
@@ -643,6 +644,7 @@ static const char *const entry_keys[EK_COUNT] = {
     [EK_DROP_SAMPLING] = "drop_sampling",
     [EK_DEVELOPER_ROLE] = "developer_role",
     [EK_EMPTY_CONTENT_STRING] = "empty_content_string",
+    [EK_EMPTY_TOOL_RESULT] = "empty_tool_result",
     [EK_CONTENT_FILTER_END_TURN] = "content_filter_end_turn",
     [EK_DROP_BETAS] = "drop_betas",
     [EK_AUTH] = "auth",
@@ -670,6 +672,7 @@ static void entry_fini(struct model_entry *e)
         free(e->model_name);
         free(e->api_base);
         free(e->reasoning_effort);
+        free(e->empty_tool_result);
         cJSON_Delete(e->extra_body);
         for (i = 0; i < e->n_extra_headers; i++) {
                 free(e->extra_headers[i].name);
@@ -882,6 +885,8 @@ static int read_entry_key(struct loader *ld, struct model_entry *e, int k, const
                 return read_bool(ld, key, v, &e->developer_role, NULL);
         case EK_EMPTY_CONTENT_STRING:
                 return read_bool(ld, key, v, &e->empty_content_string, NULL);
+        case EK_EMPTY_TOOL_RESULT:
+                return read_string(ld, key, v, &e->empty_tool_result);
         case EK_CONTENT_FILTER_END_TURN:
                 return read_bool(ld, key, v, &e->content_filter_end_turn, NULL);
         case EK_DROP_BETAS:
@@ -1299,4 +1304,26 @@ char *config_search(const char *given, char **cause)
                            user);
         free(user);
         return NULL;
+}
+
+void config_request_opts(const struct model_entry *e, bool stream, struct xlate_request_opts *o)
+{
+        memset(o, 0, sizeof *o);
+        o->upstream_model = e->model_name;
+        o->max_tokens_cap = e->max_tokens;
+        o->max_completion_tokens = e->max_completion_tokens;
+        o->stream = stream;
+        o->stream_usage = e->stream_usage;
+        o->reasoning_effort = e->reasoning_effort;
+        o->reasoning = e->reasoning;
+        o->history_thinking = e->history_thinking;
+        o->tool_ids = e->tool_ids;
+        o->sanitize_schema = e->sanitize_schema;
+        o->has_temperature = e->has_temperature;
+        o->temperature = e->temperature;
+        o->drop_sampling = e->drop_sampling;
+        o->developer_role = e->developer_role;
+        o->empty_content_string = e->empty_content_string;
+        o->empty_tool_result = e->empty_tool_result;
+        o->extra_body = e->extra_body;
 }

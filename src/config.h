@@ -52,6 +52,7 @@ struct model_entry {
         bool drop_sampling;
         bool developer_role;
         bool empty_content_string;
+        char *empty_tool_result; /* sent for a tool result with no content; NULL: "" */
         bool content_filter_end_turn;
         char **drop_betas; /* direct: anthropic-beta values removed before forwarding */
         size_t n_drop_betas;
@@ -100,6 +101,9 @@ long config_parse_tokens(const char *s);
  * form without `default:`).
  */
 const struct model_entry *config_route(const struct config *c, const char *model, bool *fallback);
+
+/* The request translator's options for entry e (stream: whether the upstream call streams). */
+void config_request_opts(const struct model_entry *e, bool stream, struct xlate_request_opts *o);
 /* The entry with exactly this model_id, or NULL. */
 const struct model_entry *config_find(const struct config *c, const char *model_id);
 

@@ -736,27 +736,12 @@ static char *chat_url(const char *api_base)
 static int prepare_translate(struct exchange *ex)
 {
         const struct model_entry *e = ex->e;
-        struct xlate_request_opts o = {0};
+        struct xlate_request_opts o;
         cJSON *openai = NULL;
         char *cause = NULL;
 
         ex->upstream_stream = ex->client_stream && e->can_stream;
-        o.upstream_model = e->model_name;
-        o.max_tokens_cap = e->max_tokens;
-        o.max_completion_tokens = e->max_completion_tokens;
-        o.stream = ex->upstream_stream;
-        o.stream_usage = e->stream_usage;
-        o.reasoning_effort = e->reasoning_effort;
-        o.reasoning = e->reasoning;
-        o.history_thinking = e->history_thinking;
-        o.tool_ids = e->tool_ids;
-        o.sanitize_schema = e->sanitize_schema;
-        o.has_temperature = e->has_temperature;
-        o.temperature = e->temperature;
-        o.drop_sampling = e->drop_sampling;
-        o.developer_role = e->developer_role;
-        o.empty_content_string = e->empty_content_string;
-        o.extra_body = e->extra_body;
+        config_request_opts(e, ex->upstream_stream, &o);
         ex->names = toolmap_new();
         if (xlate_request(ex->body, &o, ex->names, &openai, &cause) != 0) {
                 answer_error(ex, "proxy", 400, "invalid_request_error", cause);

@@ -377,6 +377,11 @@ static void tool_message(struct ctx *c, const char *upstream, const char *conten
 {
         cJSON *m = cJSON_CreateObject();
 
+        /* Some servers reject a tool message with empty content (models.yaml's
+         * empty_tool_result, e.g. "(no output)"). */
+        if (content[0] == '\0' && c->opts->empty_tool_result != NULL)
+                content = c->opts->empty_tool_result;
+
         cJSON_AddStringToObject(m, "role", "tool");
         cJSON_AddStringToObject(m, "tool_call_id", upstream);
         cJSON_AddStringToObject(m, "content", content);

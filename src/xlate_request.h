@@ -40,10 +40,11 @@ struct xlate_request_opts {
         bool sanitize_schema; /* strip JSON Schema keywords Gemini-like servers reject */
         bool has_temperature; /* the entry fixes the temperature */
         double temperature;
-        bool drop_sampling;        /* never send temperature/top_p (reasoning models) */
-        bool developer_role;       /* system prompt as role "developer" */
-        bool empty_content_string; /* "" instead of null content on tool-call-only messages */
-        const cJSON *extra_body;   /* merged into the body last, or NULL */
+        bool drop_sampling;            /* never send temperature/top_p (reasoning models) */
+        bool developer_role;           /* system prompt as role "developer" */
+        bool empty_content_string;     /* "" instead of null content on tool-call-only messages */
+        const char *empty_tool_result; /* the content of an empty tool result; NULL: "" */
+        const cJSON *extra_body;       /* merged into the body last, or NULL */
 };
 
 /*

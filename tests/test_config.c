@@ -420,7 +420,8 @@ static void test_unknown_keys_warn(void **state)
             "temperature, reasoning_effort, extra_body, extra_headers, api_key_name, aliases, "
             "thinking_style, history_thinking, tool_id_style, max_completion_tokens, "
             "stream_usage, sanitize_schema, drop_sampling, developer_role, "
-            "empty_content_string, content_filter_end_turn, drop_betas, auth, price)");
+            "empty_content_string, empty_tool_result, content_filter_end_turn, drop_betas, auth, "
+            "price)");
         assert_string_equal(c->warnings[2],
                             "t.yaml:6:23: unknown key \"outptu\" in price (known keys: input, "
                             "output, cache_read, cache_write)");
@@ -495,6 +496,7 @@ static void test_extension_keys(void **state)
                     "  drop_sampling: on\n"
                     "  developer_role: true\n"
                     "  empty_content_string: true\n"
+                    "  empty_tool_result: (no output)\n"
                     "  content_filter_end_turn: true\n"
                     "  drop_betas: [a-1, b-2]\n"
                     "  auth: bearer\n"
@@ -514,6 +516,7 @@ static void test_extension_keys(void **state)
         assert_true(e->drop_sampling);
         assert_true(e->developer_role);
         assert_true(e->empty_content_string);
+        assert_string_equal(e->empty_tool_result, "(no output)");
         assert_true(e->content_filter_end_turn);
         assert_int_equal(e->n_drop_betas, 2);
         assert_string_equal(e->drop_betas[1], "b-2");

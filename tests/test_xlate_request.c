@@ -298,6 +298,33 @@ static void test_g25_is_error(void **state)
             "{\"role\":\"tool\",\"tool_call_id\":\"toolu_B\",\"content\":\"\"}]");
 }
 
+/* models.yaml's empty_tool_result replaces only an empty result: not an error's prefix, not
+ * the placeholder for a call the client never answered. */
+static void test_empty_tool_result(void **state)
+{
+        struct xlate_request_opts o = opts();
+
+        (void)state;
+        o.empty_tool_result = "(no output)";
+        expect_messages(
+            "{\"messages\":[" TWO_CALLS ","
+            "{\"role\":\"user\",\"content\":["
+            "{\"type\":\"tool_result\",\"tool_use_id\":\"toolu_A\",\"content\":[],"
+            "\"is_error\":true},"
+            "{\"type\":\"tool_result\",\"tool_use_id\":\"toolu_B\",\"content\":\"\"}]},"
+            "{\"role\":\"assistant\",\"content\":[{\"type\":\"tool_use\",\"id\":\"toolu_C\","
+            "\"name\":\"Read\",\"input\":{}}]},"
+            "{\"role\":\"user\",\"content\":[{\"type\":\"tool_result\",\"tool_use_id\":\"toolu_C\"}"
+            "]}]}",
+            &o,
+            "[" TWO_CALLS_OUT ","
+            "{\"role\":\"tool\",\"tool_call_id\":\"toolu_A\",\"content\":\"[error] \"},"
+            "{\"role\":\"tool\",\"tool_call_id\":\"toolu_B\",\"content\":\"(no output)\"},"
+            "{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"id\":\"toolu_C\","
+            "\"type\":\"function\",\"function\":{\"name\":\"Read\",\"arguments\":\"{}\"}}]},"
+            "{\"role\":\"tool\",\"tool_call_id\":\"toolu_C\",\"content\":\"(no output)\"}]");
+}
+
 static void test_g26_dangling_and_orphan(void **state)
 {
         struct xlate_request_opts o = opts();
@@ -1285,6 +1312,7 @@ int main(void)
             cmocka_unit_test(test_g23_results_reordered),
             cmocka_unit_test(test_g24_image_in_tool_result),
             cmocka_unit_test(test_g25_is_error),
+            cmocka_unit_test(test_empty_tool_result),
             cmocka_unit_test(test_g26_dangling_and_orphan),
             cmocka_unit_test(test_g27_system_billing_and_cache_control),
             cmocka_unit_test(test_g28_thinking_history),
