@@ -296,6 +296,10 @@ static void put_utf8(struct buf *out, unsigned cp)
         buf_append(out, u, k);
 }
 
+/* What each one-letter escape stands for. */
+static const char unescape[128] = {['"'] = '"',  ['\\'] = '\\', ['/'] = '/',  ['b'] = '\b',
+                                   ['f'] = '\f', ['n'] = '\n',  ['r'] = '\r', ['t'] = '\t'};
+
 bool jscan_string(const struct jscan_value *v, struct buf *out)
 {
         const char *p = v->p + 1;
@@ -314,26 +318,8 @@ bool jscan_string(const struct jscan_value *v, struct buf *out)
                 }
                 buf_append(out, p, (size_t)(bs - p));
                 p = bs + 2;
-                switch (bs[1]) {
-                case 'b':
-                        buf_putc(out, '\b');
-                        continue;
-                case 'f':
-                        buf_putc(out, '\f');
-                        continue;
-                case 'n':
-                        buf_putc(out, '\n');
-                        continue;
-                case 'r':
-                        buf_putc(out, '\r');
-                        continue;
-                case 't':
-                        buf_putc(out, '\t');
-                        continue;
-                case 'u':
-                        break;
-                default: /* " \ / */
-                        buf_putc(out, bs[1]);
+                if (bs[1] != 'u') { /* validated: one of " \ / b f n r t */
+                        buf_putc(out, unescape[(unsigned char)bs[1]]);
                         continue;
                 }
                 cp = hex4(p);

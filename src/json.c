@@ -139,6 +139,9 @@ bool json_get_bool(const cJSON *obj, const char *key, bool dflt)
  */
 static void print_string(struct buf *b, const char *s)
 {
+        /* The two-character escapes cJSON uses; any other byte below 32 becomes \u00XX. */
+        static const char short_escape[32 + 1] = {
+            ['\b'] = 'b', ['\f'] = 'f', ['\n'] = 'n', ['\r'] = 'r', ['\t'] = 't'};
         static const char hex[] = "0123456789abcdef";
         const unsigned char *p = (const unsigned char *)(s != NULL ? s : "");
         const unsigned char *run = p;
@@ -153,31 +156,15 @@ static void print_string(struct buf *b, const char *s)
                 run = p + 1;
                 if (c == '\0')
                         break;
-                buf_putc(b, '\\');
-                switch (c) {
-                case '"':
-                case '\\':
-                        buf_putc(b, (char)c);
-                        break;
-                case '\b':
-                        buf_putc(b, 'b');
-                        break;
-                case '\f':
-                        buf_putc(b, 'f');
-                        break;
-                case '\n':
-                        buf_putc(b, 'n');
-                        break;
-                case '\r':
-                        buf_putc(b, 'r');
-                        break;
-                case '\t':
-                        buf_putc(b, 't');
-                        break;
-                default: {
-                        char u[5] = {'u', '0', '0', hex[c >> 4], hex[c & 15]};
+                if (c == '"' || c == '\\') {
+                        char e[2] = {'\\', (char)c};
+                        buf_append(b, e, sizeof e);
+                } else if (short_escape[c] != '\0') {
+                        char e[2] = {'\\', short_escape[c]};
+                        buf_append(b, e, sizeof e);
+                } else {
+                        char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
                         buf_append(b, u, sizeof u);
-                }
                 }
         }
         buf_putc(b, '"');
