@@ -7,6 +7,7 @@
 #include "buf.h"
 #include "json.h"
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,14 +67,66 @@ int record_kind_from_name(const char *name)
         return -1;
 }
 
-/* Payloads whose last reference was dropped away from their home thread, waiting for a
- * record_payload_collect. A Treiber stack: consumers push with a CAS; collecting takes the
- * whole list with one exchange, never a single node, so there is no ABA problem. */
+/* Payloads whose last reference was dropped away from their home thread, waiting for their
+ * maker. A Treiber stack: consumers push with a CAS; taking takes the whole list with one
+ * exchange, never a single node, so there is no ABA problem. */
 static _Atomic(struct record_payload *) record_deferred;
 /* Its address identifies the thread (a payload's home). */
 static _Thread_local char record_thread_mark;
 
-size_t record_payload_collect(void)
+/* Block sizes of the pool: 256 bytes << class, header included. A class keeps at most
+ * RECORD_POOL_BYTES of blocks; larger payloads are malloc'd and freed as before. */
+#define RECORD_POOL_CLASSES 7 /* up to 16 KiB */
+#define RECORD_POOL_SHIFT   8
+#define RECORD_POOL_BYTES   (256u * 1024)
+
+static _Thread_local struct {
+        struct record_payload *head[RECORD_POOL_CLASSES];
+        unsigned count[RECORD_POOL_CLASSES];
+        bool at_exit; /* record_pool_key is set: the pool is freed when the thread ends */
+} record_pool;
+
+static pthread_key_t record_pool_key;
+static pthread_once_t record_pool_once = PTHREAD_ONCE_INIT;
+
+static void record_pool_exit(void *arg)
+{
+        (void)arg;
+        record_payload_collect();
+}
+
+static void record_pool_key_make(void)
+{
+        if (pthread_key_create(&record_pool_key, record_pool_exit) != 0) {
+                fprintf(stderr, "claude-proxy: record: pthread_key_create failed\n");
+                abort();
+        }
+}
+
+/* A dead payload of this thread: back to the pool, or to malloc when its class is full. */
+static void record_payload_release(struct record_payload *p)
+{
+        unsigned c = p->size_class;
+
+        if (c == RECORD_POOL_NONE ||
+            record_pool.count[c] >= RECORD_POOL_BYTES >> (RECORD_POOL_SHIFT + c)) {
+                free(p);
+                return;
+        }
+        if (!record_pool.at_exit) {
+                /* A thread that makes payloads and ends (a test's producer) frees its pool as
+                 * it goes; the main thread's is freed by record_payload_collect at shutdown. */
+                pthread_once(&record_pool_once, record_pool_key_make);
+                pthread_setspecific(record_pool_key, &record_pool);
+                record_pool.at_exit = true;
+        }
+        p->next_free = record_pool.head[c];
+        record_pool.head[c] = p;
+        record_pool.count[c]++;
+}
+
+/* Takes the queue; keep: into this thread's pool, else freed. Returns how many. */
+static size_t record_payload_take(bool keep)
 {
         struct record_payload *p;
         size_t n = 0;
@@ -85,9 +138,27 @@ size_t record_payload_collect(void)
         p = atomic_exchange_explicit(&record_deferred, NULL, memory_order_acquire);
         while (p != NULL) {
                 struct record_payload *next = p->next_free;
-                free(p);
+                if (keep && p->home == &record_thread_mark)
+                        record_payload_release(p);
+                else
+                        free(p);
                 p = next;
                 n++;
+        }
+        return n;
+}
+
+size_t record_payload_collect(void)
+{
+        size_t n = record_payload_take(false);
+
+        for (int c = 0; c < RECORD_POOL_CLASSES; c++) {
+                while (record_pool.head[c] != NULL) {
+                        struct record_payload *p = record_pool.head[c];
+                        record_pool.head[c] = p->next_free;
+                        free(p);
+                }
+                record_pool.count[c] = 0;
         }
         return n;
 }
@@ -95,15 +166,30 @@ size_t record_payload_collect(void)
 struct record_payload *record_payload_new(const char *data, size_t n)
 {
         struct record_payload *p;
+        size_t size;
+        unsigned c = 0;
 
         if (n > SIZE_MAX - sizeof *p - 1) {
                 fprintf(stderr, "claude-proxy: record payload of %zu bytes is too large\n", n);
                 abort();
         }
-        /* Producers make payloads, so this is where the ones consumers let go of are freed: on
-         * the thread whose arena they came from, just before it allocates again. */
-        record_payload_collect();
-        p = xmalloc(sizeof *p + n + 1);
+        /* Producers make payloads, so this is where the ones consumers let go of come back. */
+        record_payload_take(true);
+        size = sizeof *p + n + 1;
+        while (c < RECORD_POOL_CLASSES && ((size_t)1 << (RECORD_POOL_SHIFT + c)) < size)
+                c++;
+        if (c == RECORD_POOL_CLASSES) {
+                p = xmalloc(size);
+                p->size_class = RECORD_POOL_NONE;
+        } else if (record_pool.head[c] != NULL) {
+                p = record_pool.head[c];
+                record_pool.head[c] = p->next_free;
+                record_pool.count[c]--;
+                p->size_class = (unsigned char)c;
+        } else {
+                p = xmalloc((size_t)1 << (RECORD_POOL_SHIFT + c));
+                p->size_class = (unsigned char)c;
+        }
         atomic_init(&p->refs, 1);
         p->len = n;
         p->home = &record_thread_mark;
@@ -147,7 +233,7 @@ void record_payload_unref(struct record_payload *p)
         atomic_thread_fence(memory_order_acquire);
 #endif
         if (p->home == &record_thread_mark) {
-                free(p);
+                record_payload_release(p);
                 return;
         }
         /* Release: everything every owner did with the payload happens before the collector's
@@ -159,42 +245,86 @@ void record_payload_unref(struct record_payload *p)
                                                       memory_order_release, memory_order_relaxed));
 }
 
-/* Bytes of a 64-bit word: any of them 0 (exact as a yes/no). */
-#define RECORD_ONES           0x0101010101010101ULL
-#define RECORD_HIGHS          0x8080808080808080ULL
-#define RECORD_HAS_ZERO(x)    (((x)-RECORD_ONES) & ~(x)&RECORD_HIGHS)
-#define RECORD_HAS_BYTE(x, c) RECORD_HAS_ZERO((x) ^ (RECORD_ONES * (c)))
-/* Any byte below 0x20, given none has its high bit set. */
-#define RECORD_HAS_CONTROL(x) (((x)-RECORD_ONES * 0x20) & ~(x)&RECORD_HIGHS)
+/* SWAR tests on 8 bytes at once. A byte's flag may be wrong only above a byte whose flag is
+ * right (a borrow runs upwards), so the lowest flag found is always the first byte that
+ * matches, and no flag at all means no byte does. */
+#define RECORD_ONES          0x0101010101010101ULL
+#define RECORD_HIGHS         0x8080808080808080ULL
+#define RECORD_ZERO_AT(x)    (((x)-RECORD_ONES) & ~(x)&RECORD_HIGHS)
+#define RECORD_BYTE_AT(x, c) RECORD_ZERO_AT((x) ^ (RECORD_ONES * (c)))
+#define RECORD_CONTROL_AT(x) (((x)-RECORD_ONES * 0x20) & ~(x)&RECORD_HIGHS)
+/* Bytes JSON cannot hold as they are, or (from 0x80) whose UTF-8 must be checked. */
+#define RECORD_SPECIAL_AT(x)                                                                       \
+        (((x)&RECORD_HIGHS) | RECORD_CONTROL_AT(x) | RECORD_BYTE_AT(x, '"') |                      \
+         RECORD_BYTE_AT(x, '\\'))
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define RECORD_SWAR 1
+#endif
+
+/* The second byte of the two-byte escapes written here; 0: left to json_append_string. */
+static const char record_short_escape[256] = {
+    ['"'] = '"', ['\\'] = '\\', ['\n'] = 'n', ['\r'] = 'r', ['\t'] = 't',
+};
 
 void record_put_string(struct buf *b, const char *s, size_t n)
 {
+        const unsigned char *p = (const unsigned char *)s;
         size_t i = 0;
+        size_t at;
+        char *o;
 
-        /* Eight bytes a step: none may be a control, a quote, a backslash or non-ASCII (whose
-         * UTF-8 json_append_string checks). Anything else goes the careful way, whole. */
-        for (; i + 8 <= n; i += 8) {
+        /* Room for the worst case of what is escaped here: two bytes a byte. */
+        buf_reserve(b, 2 * n + 2);
+        o = b->data + b->len;
+        *o++ = '"';
+#ifdef RECORD_SWAR
+        while (i + 8 <= n) {
                 uint64_t x;
-                memcpy(&x, s + i, 8);
-                if ((x & RECORD_HIGHS) != 0 || RECORD_HAS_CONTROL(x) != 0 ||
-                    RECORD_HAS_BYTE(x, '"') != 0 || RECORD_HAS_BYTE(x, '\\') != 0) {
-                        json_append_string(b, s, n);
-                        return;
+                uint64_t m;
+                memcpy(&x, p + i, 8);
+                m = RECORD_SPECIAL_AT(x);
+                /* All eight are copied; only those before the first special one count. There is
+                 * room: o is at most 2i + 1 bytes in, and i + 8 <= n. */
+                memcpy(o, p + i, 8);
+                if (m == 0) {
+                        o += 8;
+                        i += 8;
+                        continue;
                 }
+                o += __builtin_ctzll(m) / 8;
+                i += __builtin_ctzll(m) / 8;
+                if (record_short_escape[p[i]] == 0)
+                        goto careful;
+                *o++ = '\\';
+                *o++ = record_short_escape[p[i++]];
         }
+#endif
         for (; i < n; i++) {
-                unsigned char c = (unsigned char)s[i];
-                if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') {
-                        json_append_string(b, s, n);
-                        return;
+                unsigned char c = p[i];
+                if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+                        *o++ = (char)c;
+                } else if (record_short_escape[c] != 0) {
+                        *o++ = '\\';
+                        *o++ = record_short_escape[c];
+                } else {
+                        goto careful;
                 }
         }
-        buf_reserve(b, n + 2);
-        b->data[b->len++] = '"';
-        if (n > 0)
-                memcpy(b->data + b->len, s, n);
-        b->len += n;
-        b->data[b->len++] = '"';
+        *o++ = '"';
+        *o = '\0';
+        b->len = (size_t)(o - b->data);
+        return;
+
+careful:
+        /* Non-ASCII or a rare control byte: the rest goes through json_append_string. All
+         * before it was ASCII, so it starts on the same character boundary either way; its
+         * opening quote is dropped. */
+        b->len = (size_t)(o - b->data);
+        at = b->len;
+        json_append_string(b, s + i, n - i);
+        memmove(b->data + at, b->data + at + 1, b->len - at - 1);
+        b->len--;
         b->data[b->len] = '\0';
 }
 
@@ -288,7 +418,7 @@ void record_format(const struct record *r, int pid, struct buf *out)
         record_put_ids(r, out);
         if (r->payload != NULL && r->raw) {
                 buf_put_lit(out, ",\"data\":");
-                json_append_string(out, r->payload->data, r->payload->len);
+                record_put_string(out, r->payload->data, r->payload->len);
         } else if (r->payload != NULL && r->payload->len > 0) {
                 buf_putc(out, ',');
                 buf_append(out, r->payload->data, r->payload->len);

@@ -36,8 +36,11 @@ enum record_kind {
         RECORD_KIND_COUNT,
 };
 
+#define RECORD_POOL_NONE 0xff
+
 struct record_payload {
         atomic_int refs;
+        unsigned char size_class; /* its block's size in the maker's pool; RECORD_POOL_NONE */
         size_t len;
         /* The thread that made it (the address of a thread-local), and the link in the list of
          * payloads waiting for that thread to free them (see record_payload_unref). */
@@ -65,8 +68,10 @@ struct buf;
 /* Appends the record as one JSON object, exactly as the journal writes it (no newline). */
 void record_format(const struct record *r, int pid, struct buf *out);
 
-/* Appends s as a JSON string, exactly as json_append_string does, but copying at once the plain
- * ASCII that ids, header names and values mostly are. */
+/* Appends s as a JSON string, byte for byte as json_append_string does, but faster on the ASCII
+ * that ids, headers, chunks and stream events mostly are: eight bytes a step, escaping quotes,
+ * backslashes and line breaks itself, and handing json_append_string the rest from the first
+ * non-ASCII or other control byte. */
 void record_put_string(struct buf *b, const char *s, size_t n);
 
 /* The kind's name in the journal ("client_request", …). */
@@ -86,9 +91,15 @@ struct record_payload *record_payload_ref(struct record_payload *p);
  * queued, lock-free, and freed by the next record_payload_collect, because a free of memory
  * from another thread's malloc arena takes that arena's lock and contends with it. */
 void record_payload_unref(struct record_payload *p);
-/* Frees the payloads queued by other threads' last unrefs. The producer (the recorder) calls it
- * before each record it makes, so memory goes back where it came from; cheap when nothing is
- * queued (one load). Any thread may call it, e.g. at shutdown. Returns how many it freed. */
+/* Frees the payloads queued by other threads' last unrefs, and the blocks this thread keeps for
+ * reuse (below). Any thread may call it, e.g. at shutdown. Returns how many queued payloads it
+ * freed.
+ *
+ * Payloads are not freed one by one while records flow: a thread that makes payloads keeps the
+ * blocks of its dead ones (its own last unrefs, and the queue, taken before each payload it
+ * makes) in a small pool by size class and makes the next payloads in them. Consumers let go of
+ * payloads in batches, and freeing those to malloc overflowed its per-thread cache and sent
+ * every other allocation down its slow path. */
 size_t record_payload_collect(void);
 
 #endif

@@ -19,6 +19,8 @@ void recorder_init(struct recorder *r)
 void recorder_fini(struct recorder *r)
 {
         buf_fini(&r->scratch);
+        /* The payload blocks this thread kept for reuse. */
+        record_payload_collect();
 }
 
 struct buf *recorder_scratch(struct recorder *r)

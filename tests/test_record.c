@@ -180,6 +180,57 @@ static void test_payload_deferred(void **state)
         record_payload_unref(p);
 }
 
+/* Dead payloads' blocks are reused by size class, from this thread's own unrefs and from the
+ * queue; a payload too large for the pool is malloc'd; collect frees the pool (LSan checks). */
+static void test_payload_pool(void **state)
+{
+        static char big[20000];
+        struct record_payload *p;
+        struct record_payload *q;
+        pthread_t th;
+
+        (void)state;
+        (void)record_payload_collect();
+        p = record_payload_new("first", 5);
+        record_payload_unref(p);
+        q = record_payload_new("second, same class", 18);
+        assert_ptr_equal(q, p);
+        assert_string_equal(q->data, "second, same class");
+        assert_int_equal(atomic_load(&q->refs), 1);
+        record_payload_unref(q);
+
+        /* Another class does not take it. */
+        memset(big, 'b', sizeof big);
+        q = record_payload_new(big, 1000);
+        assert_ptr_not_equal(q, p);
+        assert_int_equal(q->len, 1000);
+        record_payload_unref(q);
+
+        /* From the queue: another thread's last unref, then the next payload reuses it. */
+        p = record_payload_new("queued", 6);
+        assert_int_equal(pthread_create(&th, NULL, unref_thread, p), 0);
+        assert_int_equal(pthread_join(th, NULL), 0);
+        q = record_payload_new("again", 5);
+        assert_ptr_equal(q, p);
+        record_payload_unref(q);
+
+        /* Too large for any class. */
+        p = record_payload_new(big, sizeof big);
+        assert_int_equal(p->size_class, RECORD_POOL_NONE);
+        assert_int_equal(p->len, sizeof big);
+        record_payload_unref(p);
+
+        /* Many at once: the pool keeps a bounded number, the rest go to malloc. */
+        {
+                static struct record_payload *many[5000];
+                for (int i = 0; i < 5000; i++)
+                        many[i] = record_payload_new("x", 1);
+                for (int i = 0; i < 5000; i++)
+                        record_payload_unref(many[i]);
+        }
+        assert_int_equal(record_payload_collect(), 0);
+}
+
 #define DEFER_THREADS 4
 #define DEFER_EACH    20000
 
@@ -345,9 +396,31 @@ static void test_put_string(void **state)
                         }
                 }
         }
-        /* Random bytes, mostly printable. */
+        /* Random mixes of the bytes that matter, at every alignment. */
         for (int round = 0; round < 20000; round++) {
+                static const char pick[] = "ab\"\\\n\r\t\x01\x7f\xc3\xa9\xe2\x80\xa6";
+                size_t n = (size_t)(round % 40);
+                for (size_t i = 0; i < n; i++) {
+                        seed = seed * 1103515245u + 12345u;
+                        s[i] = pick[(seed >> 16) % (sizeof pick - 1)];
+                }
+                check_put_string(s, n);
+        }
+        /* Random bytes, mostly printable, some strings longer than json_append_string's rounds
+         * of 4096 bytes. */
+        for (int round = 0; round < 20000; round++) {
+                static char l[10000];
                 size_t n = (size_t)(round % 48);
+                if (round % 1000 == 999) {
+                        n = sizeof l - (size_t)(round / 1000);
+                        for (size_t i = 0; i < n; i++) {
+                                seed = seed * 1103515245u + 12345u;
+                                unsigned r = (seed >> 16) & 0xff;
+                                l[i] = (char)(r < 250 ? 0x20 + r % 0x5f : r);
+                        }
+                        check_put_string(l, n);
+                        continue;
+                }
                 for (size_t i = 0; i < n; i++) {
                         seed = seed * 1103515245u + 12345u;
                         unsigned r = (seed >> 16) & 0xff;
@@ -410,6 +483,7 @@ int main(void)
             cmocka_unit_test(test_payload_threads_main_last),
             cmocka_unit_test(test_payload_threads_worker_last),
             cmocka_unit_test(test_payload_deferred),
+            cmocka_unit_test(test_payload_pool),
             cmocka_unit_test(test_payload_deferred_threads),
             cmocka_unit_test(test_format),
             cmocka_unit_test(test_put_string),
