@@ -387,6 +387,10 @@ void record_format(const struct record *r, int pid, struct buf *out)
         static _Thread_local time_t stamp_sec = (time_t)-1;
         static _Thread_local char stamp[40];
         static _Thread_local size_t stamp_len;
+        /* And the pid, the same for all. */
+        static _Thread_local int pid_num = -1;
+        static _Thread_local char pid_text[24];
+        static _Thread_local size_t pid_len;
         const char *kind = "unknown";
         size_t kind_len = 7;
 
@@ -411,7 +415,13 @@ void record_format(const struct record *r, int pid, struct buf *out)
         buf_put_lit(out, "Z\",\"mono_ns\":");
         buf_put_i64(out, (long long)r->mono.tv_sec * 1000000000LL + r->mono.tv_nsec);
         buf_put_lit(out, ",\"pid\":");
-        buf_put_i64(out, pid);
+        if (pid != pid_num) {
+                struct buf tmp = {pid_text, 0, sizeof pid_text};
+                buf_put_i64(&tmp, pid);
+                pid_len = tmp.len;
+                pid_num = pid;
+        }
+        buf_append(out, pid_text, pid_len);
         buf_put_lit(out, ",\"kind\":\"");
         buf_append(out, kind, kind_len);
         buf_putc(out, '"');

@@ -30,8 +30,10 @@ void trace_init(struct trace *t, struct recorder *rec, const char *request_id)
 {
         memset(t, 0, sizeof *t);
         t->rec = rec;
-        if (request_id != NULL)
-                snprintf(t->request_id, sizeof t->request_id, "%s", request_id);
+        if (request_id != NULL) {
+                size_t n = strnlen(request_id, sizeof t->request_id - 1);
+                memcpy(t->request_id, request_id, n); /* cut, as snprintf would */
+        }
 }
 
 int trace_on(const struct trace *t)
@@ -39,16 +41,50 @@ int trace_on(const struct trace *t)
         return t != NULL && recorder_active(t->rec);
 }
 
+/* log_redact's form of a secret, made without printf (every request has a key or two): the
+ * first four bytes of a long secret, an ellipsis and the length. Returns its length. */
+#define TRACE_SAFE_MAX 48
+static size_t trace_redact(const char *secret, char out[TRACE_SAFE_MAX])
+{
+        char digits[24];
+        size_t n = strlen(secret);
+        size_t k = 0;
+        size_t d = sizeof digits;
+
+        if (n == 0) {
+                memcpy(out, "(none)", 7);
+                return 6;
+        }
+        if (n >= 16) {
+                memcpy(out, secret, 4);
+                k = 4;
+        }
+        memcpy(out + k, "\xE2\x80\xA6(", 4);
+        k += 4;
+        for (size_t v = n;; v /= 10) {
+                digits[--d] = (char)('0' + v % 10);
+                if (v < 10)
+                        break;
+        }
+        memcpy(out + k, digits + d, sizeof digits - d);
+        k += sizeof digits - d;
+        out[k++] = ')';
+        out[k] = '\0';
+        return k;
+}
+
 void trace_add_key(struct trace *t, const char *key)
 {
-        if (key == NULL || strlen(key) < 4 || strlen(key) >= sizeof t->keys[0])
+        size_t n = key != NULL ? strlen(key) : 0;
+
+        if (n < 4 || n >= sizeof t->keys[0])
                 return;
         for (int i = 0; i < 2; i++) {
                 if (strcmp(t->keys[i], key) == 0)
                         return;
                 if (t->keys[i][0] == '\0') {
-                        snprintf(t->keys[i], sizeof t->keys[i], "%s", key);
-                        log_redact(key, t->keys_safe[i], sizeof t->keys_safe[i]);
+                        memcpy(t->keys[i], key, n + 1);
+                        trace_redact(key, t->keys_safe[i]);
                         return;
                 }
         }
@@ -115,42 +151,52 @@ static struct buf *start(struct trace *t, size_t extra)
         return b;
 }
 
-/* "name": preceded by a comma unless it is the first member. */
-static void put_key(struct buf *b, const char *name)
+/* "name": preceded by a comma unless it is the first member. The names are literals, so the
+ * put_ macros below pass their lengths, known at compile time ("" name insists on a literal). */
+static void put_key(struct buf *b, const char *name, size_t n)
 {
-        size_t n = strlen(name);
+        char *o;
 
         buf_reserve(b, n + 4);
+        o = b->data + b->len;
         if (b->len > 0)
-                buf_putc(b, ',');
-        buf_putc(b, '"');
-        buf_append(b, name, n);
-        buf_put_lit(b, "\":");
+                *o++ = ',';
+        *o++ = '"';
+        memcpy(o, name, n);
+        o += n;
+        *o++ = '"';
+        *o++ = ':';
+        *o = '\0';
+        b->len = (size_t)(o - b->data);
 }
 
-static void put_str(struct buf *b, const char *name, const char *v)
+static void put_str_n(struct buf *b, const char *name, size_t n, const char *v)
 {
-        put_key(b, name);
+        put_key(b, name, n);
         if (v != NULL)
                 record_put_string(b, v, strlen(v));
         else
                 buf_put_lit(b, "null");
 }
 
-static void put_long(struct buf *b, const char *name, long v)
+static void put_long_n(struct buf *b, const char *name, size_t n, long v)
 {
-        put_key(b, name);
+        put_key(b, name, n);
         buf_put_i64(b, v);
 }
 
-static void put_bool(struct buf *b, const char *name, bool v)
+static void put_bool_n(struct buf *b, const char *name, size_t n, bool v)
 {
-        put_key(b, name);
+        put_key(b, name, n);
         if (v)
                 buf_put_lit(b, "true");
         else
                 buf_put_lit(b, "false");
 }
+
+#define put_str(b, name, v)  put_str_n(b, "" name, sizeof(name) - 1, v)
+#define put_long(b, name, v) put_long_n(b, "" name, sizeof(name) - 1, v)
+#define put_bool(b, name, v) put_bool_n(b, "" name, sizeof(name) - 1, v)
 
 /* A body as JSON when it is JSON, else as a string under name_text. */
 static void put_body(struct buf *b, const char *body, size_t n, bool is_json)
@@ -186,35 +232,12 @@ static bool is_secret_header(const char *name, size_t n)
         return false;
 }
 
-/* log_redact's form of a secret, made without printf (every request has a key header or two):
- * the first four bytes of a long secret, an ellipsis and the length. */
 static void put_redacted(struct buf *b, const char *secret)
 {
-        char safe[48];
-        char digits[24];
-        size_t n = strlen(secret);
-        size_t k = 0;
-        size_t d = sizeof digits;
+        char safe[TRACE_SAFE_MAX];
+        size_t n = trace_redact(secret, safe);
 
-        if (n == 0) {
-                record_put_string(b, "(none)", 6);
-                return;
-        }
-        if (n >= 16) {
-                memcpy(safe, secret, 4);
-                k = 4;
-        }
-        memcpy(safe + k, "\xE2\x80\xA6(", 4);
-        k += 4;
-        for (size_t v = n;; v /= 10) {
-                digits[--d] = (char)('0' + v % 10);
-                if (v < 10)
-                        break;
-        }
-        memcpy(safe + k, digits + d, sizeof digits - d);
-        k += sizeof digits - d;
-        safe[k++] = ')';
-        record_put_string(b, safe, k);
+        record_put_string(b, safe, n);
 }
 
 static void put_header(struct buf *b, bool *first, const char *name, const char *value)
