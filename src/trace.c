@@ -206,12 +206,14 @@ static void put_body(struct buf *b, const char *body, size_t n, bool is_json)
         if (is_json && n > 0) {
                 /* Valid JSON has raw line breaks only between tokens, where a space does as
                  * well: the record stays on one line. */
+                size_t at;
                 char *s;
                 char *end;
                 buf_put_lit(b, "\"body\":");
-                s = b->data + b->len;
-                buf_append(b, body, n);
+                at = b->len;
+                buf_append(b, body, n); /* may move b->data: s is taken after */
                 /* Bodies seldom hold a line break at all: memchr skips them whole. */
+                s = b->data + at;
                 end = b->data + b->len;
                 for (char *p = s; (p = memchr(p, '\n', (size_t)(end - p))) != NULL; p++)
                         *p = ' ';
