@@ -22,6 +22,7 @@
 #include "buf.h"
 #include "config.h"
 #include "journal.h"
+#include "jscan.h"
 #include "json.h"
 #include "record.h"
 #include "recorder.h"
@@ -138,10 +139,19 @@ static void index_put(struct replay_index *x, const char *key, void *val)
 /* Replaces *dst with a copy of s (NULL leaves *dst as it was). */
 static void set_str(char **dst, const char *s)
 {
-        if (s == NULL)
+        if (s == NULL || (*dst != NULL && strcmp(*dst, s) == 0))
                 return;
         free(*dst);
         *dst = xstrdup(s);
+}
+
+/* set_str with n bytes (no NUL among them). */
+static void set_strn(char **dst, const char *s, size_t n)
+{
+        if (s == NULL || (*dst != NULL && strncmp(*dst, s, n) == 0 && (*dst)[n] == '\0'))
+                return;
+        free(*dst);
+        *dst = xstrndup(s, n);
 }
 
 static bool get_long(const cJSON *o, const char *key, long *out)
@@ -287,6 +297,7 @@ void replay_journal_free(struct replay_journal *j)
         free(j->other);
         index_free(j->by_request);
         index_free(j->by_session);
+        free(j->scan);
         if (j->models != NULL) {
                 for (size_t i = 0; i < j->models->cap; i++)
                         free(j->models->slots[i].val);
@@ -861,15 +872,349 @@ static cJSON *parse_members(const char *p, size_t n)
         return o;
 }
 
-/* What the summary takes from a ring record: the same as note_record() from its line. */
-static void note_ring_record(struct replay_request *r, const struct record *rec)
+/*
+ * The small payloads the summary reads (route, usage, end, error, and a whole answer's
+ * client_response) are read in place with jscan rather than parsed into a tree: note_record()'s
+ * rules over spans of the text. Every value is checked before anything is noted; a string taken
+ * that has escapes, or a number that is not a plain integer, sends the whole record to the
+ * cJSON path (a span cannot say what cJSON would decode). Escapes in what is skipped (an
+ * answer's text) cost nothing.
+ */
+struct span {
+        const char *p; /* NULL: absent or not a string */
+        size_t n;
+};
+
+/* The first member named keys[i] of obj, for each i, as cJSON's lookup finds it; NONE for the
+ * absent. False when a member name has escapes (it might decode to one of keys). */
+static bool pick(const struct jscan_value *obj, const char *const *keys, size_t n,
+                 struct jscan_value *out)
 {
-        const char *p = rec->payload != NULL ? rec->payload->data : "";
-        size_t n = rec->payload != NULL ? rec->payload->len : 0;
+        struct jscan_value k, v;
+        size_t pos = 0;
+
+        for (size_t i = 0; i < n; i++)
+                out[i].type = JSCAN_NONE;
+        if (obj->type != JSCAN_OBJECT)
+                return true;
+        while (jscan_member(obj, &pos, &k, &v)) {
+                if (memchr(k.p, '\\', k.n) != NULL)
+                        return false;
+                for (size_t i = 0; i < n; i++) {
+                        if (out[i].type == JSCAN_NONE && jscan_is(&k, keys[i])) {
+                                out[i] = v;
+                                break;
+                        }
+                }
+        }
+        return true;
+}
+
+/* A string value as written; false when it has escapes. Not a string: p NULL. */
+static bool span_of(const struct jscan_value *v, struct span *s)
+{
+        s->p = NULL;
+        s->n = 0;
+        if (v->type != JSCAN_STRING)
+                return true;
+        if (memchr(v->p + 1, '\\', v->n - 2) != NULL)
+                return false;
+        s->p = v->p + 1;
+        s->n = v->n - 2;
+        return true;
+}
+
+static bool span_is(const struct span *s, const char *lit)
+{
+        size_t n = strlen(lit);
+
+        return s->p != NULL && s->n == n && memcmp(s->p, lit, n) == 0;
+}
+
+/* A number that is a plain integer, as get_long() reads it; *has false when v is no number.
+ * False for other numbers (fractions, exponents, 16 digits or more). */
+static bool long_of(const struct jscan_value *v, bool *has, long *out)
+{
+        const char *p = v->p, *end = v->p + v->n;
+        bool neg = false;
+        long x = 0;
+
+        *has = false;
+        if (v->type != JSCAN_NUMBER)
+                return true;
+        if (*p == '-') {
+                neg = true;
+                p++;
+        }
+        if (end - p > 15)
+                return false;
+        for (; p < end; p++) {
+                if (*p < '0' || *p > '9')
+                        return false;
+                x = x * 10 + (*p - '0');
+        }
+        *out = neg ? -x : x;
+        *has = true;
+        return true;
+}
+
+struct scanned_usage {
+        bool has[4];
+        long v[4]; /* input, output, cache read, cache creation */
+};
+
+static bool scan_usage(const struct jscan_value *u, struct scanned_usage *out)
+{
+        static const char *const keys[] = {"input_tokens", "output_tokens",
+                                           "cache_read_input_tokens",
+                                           "cache_creation_input_tokens"};
+        struct jscan_value v[4];
+
+        memset(out, 0, sizeof *out);
+        if (!pick(u, keys, 4, v))
+                return false;
+        for (size_t i = 0; i < 4; i++)
+                if (!long_of(&v[i], &out->has[i], &out->v[i]))
+                        return false;
+        return true;
+}
+
+/* note_usage_object() (u_is_object: the value was an object). */
+static void apply_usage(struct replay_request *r, bool u_is_object, const struct scanned_usage *u)
+{
+        if (r->usage_from_record || !u_is_object)
+                return;
+        if (u->has[0]) {
+                r->input_tokens = u->v[0];
+                r->has_usage = true;
+        }
+        if (u->has[1]) {
+                r->output_tokens = u->v[1];
+                r->has_usage = true;
+        }
+        if (u->has[2])
+                r->cache_read_tokens = u->v[2];
+        if (u->has[3])
+                r->cache_creation_tokens = u->v[3];
+}
+
+/* The tool names of an answer's content (an array, or an object's values as cJSON walks
+ * them); with add false it only checks that they can be read in place. */
+static bool scan_content_tools(struct replay_request *r, const struct jscan_value *content,
+                               bool add)
+{
+        static const char *const keys[] = {"type", "name"};
+        struct jscan_value it, k, v[2];
+        struct span type, name;
+        size_t pos = 0;
+
+        for (;;) {
+                if (content->type == JSCAN_ARRAY) {
+                        if (!jscan_element(content, &pos, &it))
+                                break;
+                } else if (content->type == JSCAN_OBJECT) {
+                        if (!jscan_member(content, &pos, &k, &it))
+                                break;
+                } else {
+                        break;
+                }
+                if (!pick(&it, keys, 2, v) || !span_of(&v[0], &type))
+                        return false;
+                if (!span_is(&type, "tool_use") && !span_is(&type, "server_tool_use"))
+                        continue;
+                if (!span_of(&v[1], &name))
+                        return false;
+                if (!add)
+                        continue;
+                if (name.p == NULL) {
+                        add_tool_name(r, NULL);
+                } else {
+                        char *s = xstrndup(name.p, name.n);
+                        add_tool_name(r, s);
+                        free(s);
+                }
+        }
+        return true;
+}
+
+/* note_answer_body() in place; false (nothing noted) when cJSON must read it. */
+static bool scan_answer_body(struct replay_request *r, const struct jscan_value *body,
+                             bool status_known, long status)
+{
+        static const char *const keys[] = {"type", "error", "stop_reason", "usage", "content"};
+        static const char *const msg_key[] = {"message"};
+        struct jscan_value v[5], msg;
+        struct span type, stop = {NULL, 0}, message = {NULL, 0};
+        struct scanned_usage u = {{false}, {0}};
+        bool is_error;
+
+        if (!pick(body, keys, 5, v) || !span_of(&v[0], &type))
+                return false;
+        is_error = span_is(&type, "error");
+        if (is_error) {
+                if (!pick(&v[1], msg_key, 1, &msg) || !span_of(&msg, &message))
+                        return false;
+        } else if (!span_of(&v[2], &stop) || !scan_usage(&v[3], &u) ||
+                   !scan_content_tools(r, &v[4], false)) {
+                return false;
+        }
+        /* Read: now note it all. */
+        if (!r->ended && status_known) {
+                r->status = (int)status;
+                if (status >= 400)
+                        r->failed = true;
+        }
+        if (is_error) {
+                if (r->error == NULL)
+                        r->error = message.p != NULL ? xasprintf("%.*s", (int)message.n, message.p)
+                                                     : xstrdup("error");
+                return true;
+        }
+        if (!r->stop_from_end && stop.p != NULL)
+                set_strn(&r->stop_reason, stop.p, stop.n);
+        apply_usage(r, v[3].type == JSCAN_OBJECT, &u);
+        scan_content_tools(r, &v[4], true);
+        return true;
+}
+
+/* note_end() in place. */
+static bool scan_end(struct replay_request *r, const struct jscan_value *o)
+{
+        enum { STATUS, MODEL_ID, MODE, STREAM, TTFT, DURATION, STOP, TOOLS, ATTEMPTS, FAILED, N };
+        static const char *const keys[N] = {"status",   "model_id",    "mode",        "stream",
+                                            "ttft_ms",  "duration_ms", "stop_reason", "tool_calls",
+                                            "attempts", "failed"};
+        struct jscan_value v[N];
+        struct span model_id, mode, stop;
+        bool has[N] = {false};
+        long n[N] = {0};
+
+        if (!pick(o, keys, N, v) || !span_of(&v[MODEL_ID], &model_id) ||
+            !span_of(&v[MODE], &mode) || !span_of(&v[STOP], &stop))
+                return false;
+        for (int i = 0; i < N; i++)
+                if ((i == STATUS || i == TTFT || i == DURATION || i == TOOLS || i == ATTEMPTS) &&
+                    !long_of(&v[i], &has[i], &n[i]))
+                        return false;
+        r->ended = true;
+        if (has[STATUS])
+                r->status = (int)n[STATUS];
+        set_strn(&r->model_id, model_id.p, model_id.n);
+        set_strn(&r->mode, mode.p, mode.n);
+        if (v[STREAM].type == JSCAN_TRUE || v[STREAM].type == JSCAN_FALSE)
+                r->stream = v[STREAM].type == JSCAN_TRUE;
+        if (has[TTFT])
+                r->ttft_ms = n[TTFT];
+        if (has[DURATION])
+                r->duration_ms = n[DURATION];
+        if (stop.p != NULL) {
+                set_strn(&r->stop_reason, stop.p, stop.n);
+                r->stop_from_end = true;
+        } else if (v[STOP].type == JSCAN_NULL) {
+                free(r->stop_reason);
+                r->stop_reason = NULL;
+                r->stop_from_end = true;
+        }
+        if (has[TOOLS]) {
+                r->tool_calls = (int)n[TOOLS];
+                r->tools_from_end = true;
+        }
+        if (has[ATTEMPTS])
+                r->attempts = (int)n[ATTEMPTS];
+        if (v[FAILED].type == JSCAN_TRUE || v[FAILED].type == JSCAN_FALSE)
+                r->failed = v[FAILED].type == JSCAN_TRUE;
+        else if (r->status >= 400)
+                r->failed = true;
+        return true;
+}
+
+/* note_record() for the kinds above, over the payload's members read in place; false when
+ * nothing was noted and cJSON must read them. */
+static bool scan_members(struct replay_journal *j, struct replay_request *r, int kind,
+                         const char *p, size_t n)
+{
+        struct jscan_value o, v[3];
+        struct span a, b, c;
+
+        /* The members in braces, in a buffer kept for the next record. */
+        if (n + 3 > j->scan_cap) {
+                j->scan_cap = n + 3 > 256 ? (n + 3) * 2 : 256;
+                free(j->scan);
+                j->scan = xmalloc(j->scan_cap);
+        }
+        j->scan[0] = '{';
+        memcpy(j->scan + 1, p, n);
+        j->scan[n + 1] = '}';
+        if (!jscan_parse(j->scan, n + 2, &o))
+                return false;
+        switch (kind) {
+        case RECORD_ROUTE: {
+                static const char *const keys[] = {"requested", "model_id", "mode"};
+                if (!pick(&o, keys, 3, v) || !span_of(&v[0], &a) || !span_of(&v[1], &b) ||
+                    !span_of(&v[2], &c))
+                        return false;
+                if (r->model == NULL)
+                        set_strn(&r->model, a.p, a.n);
+                if (!r->ended) {
+                        set_strn(&r->model_id, b.p, b.n);
+                        set_strn(&r->mode, c.p, c.n);
+                }
+                return true;
+        }
+        case RECORD_CLIENT_RESPONSE: {
+                static const char *const keys[] = {"status", "body"};
+                bool has;
+                long status = 0;
+                if (!pick(&o, keys, 2, v) || !long_of(&v[0], &has, &status))
+                        return false;
+                return scan_answer_body(r, &v[1], has, status);
+        }
+        case RECORD_USAGE: {
+                struct scanned_usage u;
+                if (!scan_usage(&o, &u))
+                        return false;
+                r->usage_from_record = false; /* a later usage record replaces an earlier one */
+                apply_usage(r, true, &u);
+                r->usage_from_record = true;
+                return true;
+        }
+        case RECORD_ERROR: {
+                static const char *const keys[] = {"where", "message"};
+                if (!pick(&o, keys, 2, v) || !span_of(&v[0], &a) || !span_of(&v[1], &b))
+                        return false;
+                free(r->error);
+                r->error =
+                    xasprintf("%.*s: %.*s", a.p != NULL ? (int)a.n : 1, a.p != NULL ? a.p : "?",
+                              b.p != NULL ? (int)b.n : 12, b.p != NULL ? b.p : "(no message)");
+                if (!r->ended)
+                        r->failed = true;
+                return true;
+        }
+        case RECORD_END:
+                return scan_end(r, &o);
+        default:
+                return false;
+        }
+}
+
+/* What the summary takes from a ring record: the same as note_record() from its line. */
+static void note_ring_record(struct replay_journal *j, struct replay_request *r,
+                             const struct record *rec)
+{
+        const char *p = "";
+        size_t n = 0;
         cJSON *o;
 
         if (r->model == NULL && rec->model[0] != '\0')
                 set_str(&r->model, rec->model);
+        /* Only the kinds read below touch the payload, which another CPU wrote (a cache miss). */
+        if (rec->payload != NULL &&
+            (rec->kind == RECORD_CLIENT_REQUEST || rec->kind == RECORD_CLIENT_EVENT ||
+             rec->kind == RECORD_ROUTE || rec->kind == RECORD_CLIENT_RESPONSE ||
+             rec->kind == RECORD_USAGE || rec->kind == RECORD_ERROR || rec->kind == RECORD_END)) {
+                p = rec->payload->data;
+                n = rec->payload->len;
+        }
         switch (rec->kind) {
         case RECORD_CLIENT_REQUEST:
                 if (rec->raw) /* no such record; as its line would read: no members */
@@ -897,6 +1242,8 @@ static void note_ring_record(struct replay_request *r, const struct record *rec)
         default:
                 return; /* chunks, upstream responses: nothing for the summary */
         }
+        if (!rec->raw && scan_members(j, r, rec->kind, p, n))
+                return;
         if (rec->raw) {
                 struct buf b;
                 buf_init(&b);
@@ -931,6 +1278,14 @@ static const char *intern_model(struct replay_journal *j, const char *model)
 
 int replay_journal_add_record(struct replay_journal *j, const struct record *rec)
 {
+        struct record own = *rec;
+
+        own.payload = rec->payload != NULL ? record_payload_ref(rec->payload) : NULL;
+        return replay_journal_take_record(j, &own);
+}
+
+int replay_journal_take_record(struct replay_journal *j, const struct record *rec)
+{
         struct replay_request *r;
         struct replay_record *kept;
 
@@ -942,6 +1297,7 @@ int replay_journal_add_record(struct replay_journal *j, const struct record *rec
                 record_format(rec, 0, &line);
                 rc = replay_journal_add_line(j, line.data, line.len);
                 buf_fini(&line);
+                record_payload_unref(rec->payload);
                 return rc;
         }
         j->lines++;
@@ -956,23 +1312,42 @@ int replay_journal_add_record(struct replay_journal *j, const struct record *rec
                         gmtime_r(&t, &tm);
                         strftime(j->stamp, sizeof j->stamp, "%Y-%m-%dT%H:%M:%S", &tm);
                         j->stamp_sec = rec->wall.tv_sec;
+                        j->stamp_wall = parse_time(j->stamp); /* the second, as read back */
                 }
-                snprintf(r->time, sizeof r->time, "%s.%06uZ", j->stamp,
-                         (unsigned)(rec->wall.tv_nsec / 1000) % 1000000u);
-                r->wall = parse_time(r->time);
+                {
+                        /* "%s.%06uZ", and what parse_time() reads back, without stdio. */
+                        unsigned us = (unsigned)(rec->wall.tv_nsec / 1000) % 1000000u;
+                        size_t at = strlen(j->stamp);
+                        double frac = 0, scale = 0.1;
+
+                        memcpy(r->time, j->stamp, at);
+                        r->time[at++] = '.';
+                        for (int k = 5; k >= 0; k--, us /= 10)
+                                r->time[at + (size_t)k] = (char)('0' + us % 10);
+                        for (int k = 0; k < 6; k++, scale /= 10)
+                                frac += (r->time[at + (size_t)k] - '0') * scale;
+                        r->time[at + 6] = 'Z';
+                        r->time[at + 7] = '\0';
+                        r->wall = j->stamp_wall + frac;
+                }
+        }
+        if (r->cap_records == 0) {
+                /* A whole answer is about 8 records: one allocation rather than two. */
+                r->cap_records = 8;
+                r->records = xmalloc(r->cap_records * sizeof *r->records);
         }
         GROW(r->records, r->n_records, r->cap_records);
         kept = &r->records[r->n_records++];
         memset(kept, 0, sizeof *kept);
         kept->seq = rec->seq;
         kept->kind = (unsigned)rec->kind < RECORD_KIND_COUNT ? (int)rec->kind : -1;
-        kept->payload = record_payload_ref(rec->payload);
+        kept->payload = rec->payload; /* the caller's reference, now ours */
         kept->model = intern_model(j, rec->model);
         kept->mono_ns = (int64_t)rec->mono.tv_sec * 1000000000LL + rec->mono.tv_nsec;
         kept->wall_sec = (int64_t)rec->wall.tv_sec;
         kept->wall_nsec = (int32_t)rec->wall.tv_nsec;
         kept->raw = rec->raw;
-        note_ring_record(r, rec);
+        note_ring_record(j, r, rec);
         return 0;
 }
 
@@ -1624,9 +1999,7 @@ static void resend_drain(struct resend *rs)
         if (rs->ring == NULL)
                 return;
         while (ring_pop(rs->ring, &rec)) {
-                replay_journal_add_record(rs->live, &rec);
-                if (rec.payload != NULL)
-                        record_payload_unref(rec.payload);
+                replay_journal_take_record(rs->live, &rec);
         }
 }
 

@@ -130,8 +130,11 @@ struct replay_journal {
         struct replay_index *by_session;
         struct replay_index *models; /* interned model names of ring records */
         const char *last_model;
+        char *scan; /* a record's members in braces, for jscan */
+        size_t scan_cap;
         int64_t stamp_sec; /* the second stamp[] was written for */
         char stamp[24];
+        double stamp_wall; /* stamp read back by parse_time */
 };
 
 struct replay_journal *replay_journal_new(void);
@@ -151,6 +154,8 @@ struct record;
  * reference to its payload (the caller still releases its own). Returns 0.
  */
 int replay_journal_add_record(struct replay_journal *j, const struct record *rec);
+/* The same, taking the caller's payload reference (one atomic update fewer per record). */
+int replay_journal_take_record(struct replay_journal *j, const struct record *rec);
 
 /*
  * Reads a journal file. A last line that does not parse sets truncated (a crash cut it); bad

@@ -580,6 +580,44 @@ static void test_records_read_as_lines(void **state)
         add_raw(&t, RECORD_CLIENT_EVENT, "req_edge1", "\"data\":\"event: ping\\n\\n\"", 0, false);
         add_raw(&t, RECORD_END, "req_edge1",
                 "\"status\":200,\"stop_reason\":null,\"tool_calls\":2,\"failed\":false", 0, false);
+        /* The small payloads read in place (route, usage, end, error, client_response): first
+         * of duplicate names, escapes in names and in values taken or skipped, numbers that
+         * are not plain integers, values of the wrong type, content as an object. */
+        add_raw(&t, RECORD_ROUTE, "req_edge3",
+                "\"requested\":\"a\\u0062\",\"model_id\":\"m1\",\"model_id\":\"m2\",\"mode\":7", 0,
+                false);
+        add_raw(&t, RECORD_ROUTE, "req_edge3", "\"mod\\u0065_id\":\"escaped-key\"", 0, false);
+        add_raw(&t, RECORD_USAGE, "req_edge3",
+                "\"input_tokens\":12.5,\"output_tokens\":-3,\"cache_read_input_tokens\":\"9\"", 0,
+                false);
+        add_raw(&t, RECORD_CLIENT_RESPONSE, "req_edge3",
+                "\"status\":200,\"body\":{\"type\":\"message\",\"content\":[{\"type\":\"text\","
+                "\"text\":\"a\\\"b\\n\"},{\"type\":\"tool_use\",\"name\":\"Read\"},{\"type\":"
+                "\"server_tool_use\"},\"x\",{\"type\":\"tool_use\",\"name\":3}],\"stop_reason\":"
+                "\"tool_use\",\"usage\":{\"input_tokens\":4,\"output_tokens\":5}}",
+                0, false);
+        add_raw(&t, RECORD_CLIENT_RESPONSE, "req_edge3",
+                "\"status\":200,\"body\":{\"content\":{\"a\":{\"type\":\"tool_use\",\"name\":"
+                "\"W\\u00e9\"}},\"stop_reason\":\"end\\u005fturn\"}",
+                0, false);
+        add_raw(&t, RECORD_ERROR, "req_edge3",
+                "\"where\":\"upstream\",\"message\":\"no \\\"x\\\"\"", 0, false);
+        add_raw(&t, RECORD_ERROR, "req_edge3", "\"status\":500", 0, false);
+        add_raw(&t, RECORD_END, "req_edge3",
+                "\"status\":1e3,\"model_id\":\"m3\",\"stream\":false,\"ttft_ms\":-1,"
+                "\"duration_ms\":123456789012345,\"stop_reason\":\"max_tokens\",\"attempts\":2",
+                0, false);
+        add_raw(
+            &t, RECORD_CLIENT_RESPONSE, "req_edge4",
+            "\"status\":429,\"body\":{\"type\":\"error\",\"error\":{\"message\":\"slow down\"}}", 0,
+            false);
+        add_raw(&t, RECORD_CLIENT_RESPONSE, "req_edge4",
+                "\"status\":200,\"body\":{\"type\":\"error\",\"error\":7}", 0, false);
+        add_raw(&t, RECORD_END, "req_edge4", "\"status\":429,\"stop_reason\":null,\"failed\":1", 0,
+                false);
+
+        add_raw(&t, RECORD_END, "req_edge5", "\"status\":200,\"failed\":true,\"mode\":\"di\\rect\"",
+                0, false);
         assert_int_equal(t.lines->n_requests, t.records->n_requests);
         assert_int_equal(t.lines->n_sessions, t.records->n_sessions);
         assert_int_equal(t.lines->n_other, t.records->n_other);
@@ -588,6 +626,16 @@ static void test_records_read_as_lines(void **state)
                 assert_same_request(t.lines->requests[i], t.records->requests[i]);
         assert_string_equal(replay_journal_request(t.records, "req_edge1")->model, "m\"q\"");
         assert_true(replay_journal_request(t.records, "req_edge1")->count_tokens);
+        {
+                const struct replay_request *e3 = replay_journal_request(t.records, "req_edge3");
+                const struct replay_request *e4 = replay_journal_request(t.records, "req_edge4");
+                assert_string_equal(e3->model_id, "m3");
+                assert_int_equal(e3->n_tool_names, 4);
+                assert_string_equal(e3->tool_names[3], "W\xc3\xa9");
+                assert_string_equal(e3->error, "?: (no message)");
+                assert_string_equal(e4->error, "slow down");
+                assert_int_equal(e4->status, 429);
+        }
         /* Released and freed alike. */
         for (size_t i = 0; i < t.records->n_requests; i++)
                 replay_request_release_stream(t.records->requests[i]);
