@@ -352,6 +352,49 @@ static void test_search(void **state)
         ui_model_fini(&m);
 }
 
+/* Rows are kept across refreshes while only records of listed requests arrive (the same
+ * array, untouched), rebuilt for a new request, and with a filter whenever records come. */
+static void test_rows_kept_between_frames(void **state)
+{
+        struct ui_model m;
+        struct ui_row *rows;
+
+        (void)state;
+        ui_model_init(&m);
+        feed_in(&m, 1, RECORD_USAGE, "a", "r1", "\"input_tokens\":1");
+        feed_in(&m, 2, RECORD_USAGE, "b", "r2", "\"input_tokens\":2");
+        ui_model_refresh(&m);
+        assert_int_equal(m.n_rows, 4);
+        rows = m.rows;
+        rows[0].request = (struct replay_request *)&m; /* a mark a rebuild would overwrite */
+        feed_in(&m, 3, RECORD_END, "a", "r1", "\"status\":200");
+        ui_model_refresh(&m);
+        assert_ptr_equal(m.rows[0].request, &m); /* kept */
+        assert_int_equal(m.input_tokens, 3);     /* totals still refreshed */
+        assert_int_equal(m.live, 1);
+        feed_in(&m, 4, RECORD_USAGE, "a", "r3", "\"input_tokens\":4");
+        ui_model_refresh(&m);
+        assert_null(m.rows[0].request); /* rebuilt: a's new request moved it to the bottom */
+        assert_int_equal(m.n_rows, 5);
+        assert_string_equal(m.rows[0].session->id, "b");
+        assert_string_equal(m.rows[4].request->id, "r3");
+        /* A filter on state: a request that ends leaves it without a new request. */
+        ui_model_set_filter(&m, "state:waiting");
+        ui_model_refresh(&m);
+        assert_int_equal(m.n_rows, 4); /* b r2, a r3 */
+        feed_in(&m, 5, RECORD_END, "b", "r2", "\"status\":200");
+        ui_model_refresh(&m);
+        assert_int_equal(m.n_rows, 2);
+        assert_string_equal(m.rows[1].request->id, "r3");
+        ui_model_set_filter(&m, NULL);
+        ui_model_refresh(&m);
+        assert_int_equal(m.n_rows, 5);
+        ui_model_reset(&m);
+        ui_model_refresh(&m);
+        assert_int_equal(m.n_rows, 0);
+        ui_model_fini(&m);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -360,6 +403,7 @@ int main(void)
             cmocka_unit_test(test_old_streams_released),
             cmocka_unit_test(test_old_bodies_released),
             cmocka_unit_test(test_session_order_and_totals),
+            cmocka_unit_test(test_rows_kept_between_frames),
             cmocka_unit_test(test_filter_parse),
             cmocka_unit_test(test_filter_rows),
             cmocka_unit_test(test_search),

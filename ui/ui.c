@@ -8,8 +8,9 @@
  * batches: records only mark the screen stale, and a stale screen is redrawn at most once a
  * frame (FRAME_MS), while a key redraws at once. Between turns it naps in the key wait, never in
  * the ring's sleep handshake, so the core never has to wake it (a wake-up is a system call on
- * the core's hot path). Once nothing has come for a while the nap grows, so an idle inspector
- * wakes a few times a second.
+ * the core's hot path). Once nothing has come for a while it sleeps in the ring's wait, which
+ * also watches the terminal: an idle inspector wakes only for a record, a key or a resize (the
+ * core pays one eventfd write for the first record after the pause).
  *
  * The terminal is restored on every way out: the normal return, exit() (atexit), and fatal
  * signals, whose handler writes the reset sequences and the saved termios with async-signal-safe
@@ -35,9 +36,9 @@
 
 #define MIN_COLS      50
 #define MIN_ROWS      10
-#define FRAME_MS      50  /* least time between two redraws that records asked for */
-#define NAP_MS        30  /* a turn's wait for a key while records keep coming */
-#define IDLE_MS       250 /* the wait once nothing has come for IDLE_AFTER_MS */
+#define FRAME_MS      50 /* least time between two redraws that records asked for */
+#define NAP_MS        30 /* a turn's wait for a key while records keep coming */
+#define IDLE_MS       250 /* the wait once nothing has come for IDLE_AFTER_MS, when it cannot sleep */
 #define IDLE_AFTER_MS 2000
 #define POP_PER_TURN  65536 /* records taken per turn at most, so keys are still read */
 
@@ -640,6 +641,7 @@ int ui_run(const struct ui_options *o)
         int rc = 0;
         bool quit = false;
         double last_record, last_draw;
+        int last_got = OK; /* what the last wait for a key gave */
 
         memset(&u, 0, sizeof(u));
         u.o = o;
@@ -701,8 +703,7 @@ int ui_run(const struct ui_options *o)
                         struct record rec;
                         size_t n = 0;
                         while (n < POP_PER_TURN && ring_pop(o->records, &rec)) {
-                                ui_model_add_record(&u.live, &rec);
-                                record_payload_unref(rec.payload);
+                                ui_model_take_record(&u.live, &rec);
                                 n++;
                         }
                         if (n)
@@ -726,10 +727,20 @@ int ui_run(const struct ui_options *o)
                         wait_ms = FRAME_MS - (int)((now - last_draw) * 1000);
                 else if (u.replay.playing || (now - last_record) * 1000 < IDLE_AFTER_MS)
                         wait_ms = NAP_MS;
+                else if (o->records != NULL && last_got == ERR && !u.dirty && !ui_resend_busy())
+                        wait_ms = 0; /* idle: sleep below */
                 else
                         wait_ms = IDLE_MS;
-                timeout(wait_ms < 1 ? 1 : wait_ms);
-                got = get_wch(&wch);
+                if (wait_ms == 0) {
+                        /* Until a record, a key, a signal (a resize) or the core's stop. Only
+                         * after a wait for a key came back empty, so curses holds no input
+                         * of its own that the terminal's fd would not show. */
+                        ring_wait_fd(o->records, STDIN_FILENO, -1);
+                        timeout(0);
+                } else {
+                        timeout(wait_ms < 1 ? 1 : wait_ms);
+                }
+                got = last_got = get_wch(&wch);
                 if (got == ERR)
                         continue;
                 {

@@ -57,7 +57,7 @@ void ui_model_reset(struct ui_model *m)
         m->records = 0;
         m->compacted_upto = m->bodies_upto = 0;
         unsettle(m);
-        m->dirty = true;
+        m->dirty = m->rows_dirty = true;
 }
 
 void ui_model_fini(struct ui_model *m)
@@ -193,9 +193,17 @@ static void compact(struct ui_model *m)
 
 void ui_model_add_record(struct ui_model *m, const struct record *rec)
 {
+        struct record own = *rec;
+
+        own.payload = rec->payload != NULL ? record_payload_ref(rec->payload) : NULL;
+        ui_model_take_record(m, &own);
+}
+
+void ui_model_take_record(struct ui_model *m, const struct record *rec)
+{
         size_t before = m->j->n_other;
 
-        if (replay_journal_add_record(m->j, rec) == 0)
+        if (replay_journal_take_record(m->j, rec) == 0)
                 m->records++;
         if (m->j->last_request && m->j->last_request->index < m->settled)
                 unsettle(m); /* a late record for a request already summed */
@@ -409,7 +417,7 @@ void ui_model_set_filter(struct ui_model *m, const char *text)
         ui_filter_clear(&m->filter);
         if (text && *text)
                 ui_filter_parse(&m->filter, text);
-        m->dirty = true;
+        m->dirty = m->rows_dirty = true;
 }
 
 static void push_row(struct ui_model *m, enum ui_row_type t, struct replay_session *s,
@@ -441,9 +449,11 @@ static void add_totals(const struct ui_model *m, const struct replay_request *r,
 }
 
 /*
- * Runs at most once a frame, over every request: so nothing here looks anything up by name.
- * Finished requests' totals are summed once (settled); sessions come in the reader's order of
- * activity.
+ * Runs at most once a frame: so nothing here looks anything up by name. Finished requests'
+ * totals are summed once (settled); sessions come in the reader's order of activity. The rows
+ * change only when a request is new (it adds a row and moves its session to the bottom) or,
+ * with a filter, when any record may change what matches: otherwise they are kept, so a frame
+ * of records for requests already listed costs no walk over every request.
  */
 void ui_model_refresh(struct ui_model *m)
 {
@@ -454,7 +464,6 @@ void ui_model_refresh(struct ui_model *m)
         if (!m->dirty)
                 return;
         m->dirty = false;
-        m->n_rows = 0;
         while (m->settled < j->n_requests &&
                (j->requests[m->settled]->ended || j->requests[m->settled]->released)) {
                 add_totals(m, j->requests[m->settled], &m->settled_in, &m->settled_out,
@@ -473,6 +482,11 @@ void ui_model_refresh(struct ui_model *m)
                         m->live++;
                 add_totals(m, r, &m->input_tokens, &m->output_tokens, &m->cache_tokens, &m->cost);
         }
+        if (!m->rows_dirty && !filtering && m->rows_requests == j->n_requests)
+                return;
+        m->rows_dirty = false;
+        m->rows_requests = j->n_requests;
+        m->n_rows = 0;
         /* Sessions by their latest request, oldest activity first. */
         for (struct replay_session *s = j->first_active; s != NULL; s = s->more_active) {
                 size_t head = m->n_rows, k;

@@ -55,7 +55,9 @@ struct ui_model {
         struct ui_filter filter;
         struct ui_row *rows;
         size_t n_rows, cap_rows;
-        bool dirty;            /* rows need rebuilding */
+        bool dirty;            /* totals (and maybe rows) need a refresh */
+        bool rows_dirty;       /* rows need rebuilding whatever came (filter, reset) */
+        size_t rows_requests;  /* the journal's n_requests when the rows were built */
         size_t compacted_upto; /* requests before this index had their streams released */
         size_t bodies_upto;    /* and before this one their bodies too */
 
@@ -80,6 +82,8 @@ void ui_model_reset(struct ui_model *m);
 
 /* Takes a record from the ring (the caller still releases its payload). */
 void ui_model_add_record(struct ui_model *m, const struct record *rec);
+/* The same, taking the record's payload reference (the ring's). */
+void ui_model_take_record(struct ui_model *m, const struct record *rec);
 /* Takes one journal line. */
 void ui_model_add_line(struct ui_model *m, const char *line, size_t n);
 /* Rebuilds rows and totals when records arrived or the filter changed. */

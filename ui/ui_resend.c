@@ -24,6 +24,7 @@ struct job {
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static char done_msg[512];
 static int have_msg;
+static int running; /* workers started and not done, under lock */
 
 static size_t discard(char *p, size_t size, size_t n, void *arg)
 {
@@ -84,6 +85,7 @@ static void *run(void *arg)
         pthread_mutex_lock(&lock);
         snprintf(done_msg, sizeof(done_msg), "%s", line);
         have_msg = 1;
+        running--;
         pthread_mutex_unlock(&lock);
         free(j->url);
         free(j->body);
@@ -137,7 +139,13 @@ int ui_resend_start(const char *listen, const struct replay_request *r, const ch
         cJSON_Delete(o);
         pthread_attr_init(&attr);
         pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        pthread_mutex_lock(&lock);
+        running++;
+        pthread_mutex_unlock(&lock);
         if (pthread_create(&t, &attr, run, j) != 0) {
+                pthread_mutex_lock(&lock);
+                running--;
+                pthread_mutex_unlock(&lock);
                 pthread_attr_destroy(&attr);
                 snprintf(msg, msgsz, "cannot start the re-send thread");
                 free(j->url);
@@ -167,4 +175,14 @@ bool ui_resend_poll(char *msg, size_t msgsz)
         }
         pthread_mutex_unlock(&lock);
         return got;
+}
+
+bool ui_resend_busy(void)
+{
+        bool busy;
+
+        pthread_mutex_lock(&lock);
+        busy = running > 0 || have_msg;
+        pthread_mutex_unlock(&lock);
+        return busy;
 }

@@ -165,6 +165,8 @@ int ui_resend_start(const char *listen, const struct replay_request *r, const ch
                     char *msg, size_t msgsz);
 /* A finished re-send's message, if any (copied into msg; true when there was one). */
 bool ui_resend_poll(char *msg, size_t msgsz);
+/* A re-send is on its way (its message is still to come): the loop must not sleep for good. */
+bool ui_resend_busy(void);
 
 /* Writes r as a curl command (body false) or its body (body true) to a file in the current
  * directory; the path or the error goes to msg. */

@@ -229,8 +229,25 @@ test('a long line scrolls sideways: Right reveals what was beyond the edge, Tab 
     await waitScreen(/time\s+state\s+requested/, 'the list again');
   });
 
+test('asleep when idle, it still wakes for a request and for a key', T, async () => {
+  // Over 2 s without records the inspector sleeps until a record or a key comes.
+  const rows = () => (screen().match(/done\s+m-text/g) || []).length;
+  const before = rows();
+  await new Promise((r) => setTimeout(r, 2600));
+  assert.equal(await post('m-text', { content: 'after the nap' }), 200);
+  const end = Date.now() + 3000;
+  while (rows() <= before && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
+  assert.equal(rows(), before + 1, `a new row after the nap; the screen was:\n${screen()}`);
+  await new Promise((r) => setTimeout(r, 2600));
+  keys('?');
+  await waitScreen(/keys \(Esc, q or \? closes\)/, 'the help, at once', 3000);
+  keys('Escape');
+  await waitScreen(/time\s+state\s+requested/, 'the list again');
+});
+
 test('resize to 40x10 shows the too-small notice, and back restores the list', T,
   async () => {
+    await new Promise((r) => setTimeout(r, 2600)); // asleep: the resize must wake it
     tmux('resize-window', '-t', 'cp', '-x', '40', '-y', '10');
     await waitScreen(/too small/i, 'the too-small notice');
     tmux('resize-window', '-t', 'cp', '-x', '120', '-y', '40');
