@@ -262,9 +262,20 @@ void record_payload_unref(struct record_payload *p)
 #define RECORD_SWAR 1
 #endif
 
-/* The second byte of the two-byte escapes written here; 0: left to json_append_string. */
-static const char record_short_escape[256] = {
-    ['"'] = '"', ['\\'] = '\\', ['\n'] = 'n', ['\r'] = 'r', ['\t'] = 't',
+/* Per byte: 1 plain (printable ASCII but the quote and the backslash), the second byte of the
+ * two-byte escapes written here, or 0: left to json_append_string (other controls, and from 0x80
+ * UTF-8, which it checks). */
+static const unsigned char record_escape[256] = {
+    /* clang-format off */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 't', 'n', 0, 0, 'r', 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    1, 1, '"', 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, '\\', 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    /* clang-format on */
 };
 
 void record_put_string(struct buf *b, const char *s, size_t n)
@@ -286,7 +297,7 @@ void record_put_string(struct buf *b, const char *s, size_t n)
                 m = RECORD_SPECIAL_AT(x);
                 /* All eight are copied; only those before the first special one count. There is
                  * room: o is at most 2i + 1 bytes in, and i + 8 <= n. */
-                memcpy(o, p + i, 8);
+                memcpy(o, &x, 8);
                 if (m == 0) {
                         o += 8;
                         i += 8;
@@ -294,19 +305,19 @@ void record_put_string(struct buf *b, const char *s, size_t n)
                 }
                 o += __builtin_ctzll(m) / 8;
                 i += __builtin_ctzll(m) / 8;
-                if (record_short_escape[p[i]] == 0)
+                if (record_escape[p[i]] <= 1)
                         goto careful;
                 *o++ = '\\';
-                *o++ = record_short_escape[p[i++]];
+                *o++ = (char)record_escape[p[i++]];
         }
 #endif
         for (; i < n; i++) {
-                unsigned char c = p[i];
-                if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
-                        *o++ = (char)c;
-                } else if (record_short_escape[c] != 0) {
+                unsigned char e = record_escape[p[i]];
+                if (e == 1) {
+                        *o++ = (char)p[i];
+                } else if (e != 0) {
                         *o++ = '\\';
-                        *o++ = record_short_escape[c];
+                        *o++ = (char)e;
                 } else {
                         goto careful;
                 }
