@@ -801,7 +801,7 @@ static void release_request(struct exchange *ex)
                 return;
         ex->model = xstrdup(json_get_str(ex->body, "model"));
         ex->reply.model = ex->model;
-        ex->max_tokens = (long)cJSON_GetNumberValue(json_get(ex->body, "max_tokens"));
+        json_get_long(ex->body, "max_tokens", &ex->max_tokens);
         ex->stop_sequences = cJSON_DetachItemFromObjectCaseSensitive(ex->body, "stop_sequences");
         ex->reply.stop_sequences = ex->stop_sequences;
         cJSON_Delete(ex->body);

@@ -193,12 +193,13 @@ bool jscan_parse(const char *p, size_t n, struct jscan_value *out)
 
 static size_t skip_string(const char *p, size_t i)
 {
-        for (i++;; i++) {
+        i++;
+        for (;;) {
                 while (!special[(unsigned char)p[i]])
                         i++;
                 if (p[i] == '"')
                         return i + 1;
-                i++; /* a backslash: skip what it escapes */
+                i += 2; /* a backslash and what it escapes */
         }
 }
 

@@ -100,6 +100,29 @@ cJSON *json_parse(const char *p, size_t n, char **cause)
         return root;
 }
 
+#define JSON_MAX_EXACT 9007199254740992.0 /* 2^53 */
+
+long json_to_long(double d)
+{
+        if (isnan(d))
+                return 0;
+        if (d >= JSON_MAX_EXACT)
+                return (long)JSON_MAX_EXACT;
+        if (d <= -JSON_MAX_EXACT)
+                return -(long)JSON_MAX_EXACT;
+        return (long)d;
+}
+
+bool json_get_long(const cJSON *obj, const char *key, long *out)
+{
+        double d;
+
+        if (!json_get_num(obj, key, &d))
+                return false;
+        *out = json_to_long(d);
+        return true;
+}
+
 cJSON *json_get(const cJSON *obj, const char *key)
 {
         if (obj == NULL || !cJSON_IsObject(obj))
@@ -177,7 +200,7 @@ static bool print_number(struct buf *b, const cJSON *item)
 
         /* Integral and below 1e15: what "%1.15g" (and cJSON's "%d" for int-sized values)
          * prints is the plain integer. Negative zero is not, so it takes the general path. */
-        if (d == (double)(long long)d && d > -1e15 && d < 1e15 && !(d == 0 && signbit(d))) {
+        if (d > -1e15 && d < 1e15 && d == (double)(long long)d && !(d == 0 && signbit(d))) {
                 buf_put_i64(b, (long long)d);
                 return true;
         }

@@ -18,6 +18,11 @@ cJSON *json_parse(const char *p, size_t n, char **cause);
 /* Case-sensitive member lookups; NULL/false when absent or of another type. */
 const char *json_get_str(const cJSON *obj, const char *key);
 bool json_get_num(const cJSON *obj, const char *key, double *out);
+/* The same as a long, saturated at +-2^53 (beyond which JSON numbers are not exact integers
+ * anyway): 1e300 from a client or an upstream becomes 2^53, not an undefined conversion or a
+ * count that overflows the totals it is added to; NaN becomes 0. */
+bool json_get_long(const cJSON *obj, const char *key, long *out);
+long json_to_long(double d);
 bool json_get_bool(const cJSON *obj, const char *key, bool dflt);
 cJSON *json_get(const cJSON *obj, const char *key);
 

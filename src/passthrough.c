@@ -246,16 +246,16 @@ bool passthrough_response_header(const char *name)
 
 static void usage_from(const cJSON *u, struct usage *out)
 {
-        double v;
+        long v;
 
-        if (json_get_num(u, "input_tokens", &v) && v > 0)
-                out->input = (long)v;
-        if (json_get_num(u, "output_tokens", &v) && v > 0)
-                out->output = (long)v;
-        if (json_get_num(u, "cache_read_input_tokens", &v) && v > 0)
-                out->cache_read = (long)v;
-        if (json_get_num(u, "cache_creation_input_tokens", &v) && v > 0)
-                out->cache_write = (long)v;
+        if (json_get_long(u, "input_tokens", &v) && v > 0)
+                out->input = v;
+        if (json_get_long(u, "output_tokens", &v) && v > 0)
+                out->output = v;
+        if (json_get_long(u, "cache_read_input_tokens", &v) && v > 0)
+                out->cache_read = v;
+        if (json_get_long(u, "cache_creation_input_tokens", &v) && v > 0)
+                out->cache_write = v;
 }
 
 static void set_stop(struct xlate_result *r, const char *stop)

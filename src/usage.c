@@ -7,6 +7,7 @@
 #include "alloc.h"
 #include "json.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +22,22 @@ struct usage_totals {
         struct usage_row *rows;
         size_t n;
 };
+
+/* A sum that stops at LONG_MAX instead of overflowing (counts come from upstreams). */
+static long add_capped(long a, long b)
+{
+        long r;
+
+        return __builtin_add_overflow(a, b, &r) ? (b > 0 ? LONG_MAX : LONG_MIN) : r;
+}
+
+void usage_add(struct usage *sum, const struct usage *u)
+{
+        sum->input = add_capped(sum->input, u->input);
+        sum->output = add_capped(sum->output, u->output);
+        sum->cache_read = add_capped(sum->cache_read, u->cache_read);
+        sum->cache_write = add_capped(sum->cache_write, u->cache_write);
+}
 
 struct usage_totals *usage_totals_new(void)
 {
@@ -54,12 +71,8 @@ void usage_totals_add(struct usage_totals *t, const char *model_id, const struct
         row->requests++;
         if (failed)
                 row->errors++;
-        if (u != NULL) {
-                row->sum.input += u->input;
-                row->sum.output += u->output;
-                row->sum.cache_read += u->cache_read;
-                row->sum.cache_write += u->cache_write;
-        }
+        if (u != NULL)
+                usage_add(&row->sum, u);
 }
 
 static void row_json(struct buf *out, const char *name, long requests, long errors,
@@ -86,10 +99,7 @@ void usage_totals_json(const struct usage_totals *t, const char *label, struct b
                 row_json(out, r->model_id, r->requests, r->errors, &r->sum);
                 requests += r->requests;
                 errors += r->errors;
-                all.input += r->sum.input;
-                all.output += r->sum.output;
-                all.cache_read += r->sum.cache_read;
-                all.cache_write += r->sum.cache_write;
+                usage_add(&all, &r->sum);
         }
         buf_puts(out, "},");
         row_json(out, "total", requests, errors, &all);

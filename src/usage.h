@@ -18,6 +18,9 @@ struct usage {
 
 struct usage_totals;
 
+/* Adds u to sum, each count capped at LONG_MAX. */
+void usage_add(struct usage *sum, const struct usage *u);
+
 struct usage_totals *usage_totals_new(void);
 void usage_totals_free(struct usage_totals *t);
 /* Adds one finished request: its model id, usage and whether it failed. */

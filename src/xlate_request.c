@@ -959,7 +959,7 @@ static void convert_reasoning(const struct ctx *c, const cJSON *req, const char 
                         effort = o->reasoning_effort;
         } else if (str_eq(tt, "enabled")) {
                 if (json_get_num(thinking, "budget_tokens", &budget) && budget > 0)
-                        effort = xlate_request_effort_for_budget((long)budget);
+                        effort = xlate_request_effort_for_budget(json_to_long(budget));
                 else
                         effort = "medium";
         } else if (str_eq(tt, "adaptive")) {

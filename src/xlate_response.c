@@ -165,11 +165,11 @@ const char *xlate_response_stop_reason(const char *finish_reason, bool any_tool,
 
 static long num_or(const cJSON *obj, const char *key, long dflt)
 {
-        double d;
+        long v;
 
-        if (!json_get_num(obj, key, &d) || d < 0)
+        if (!json_get_long(obj, key, &v) || v < 0)
                 return dflt;
-        return (long)d;
+        return v;
 }
 
 bool xlate_response_usage(const cJSON *openai_usage, struct usage *u)

@@ -444,10 +444,10 @@ static void on_tool_calls(struct xlate_stream *s, const cJSON *calls)
         cJSON_ArrayForEach(it, calls)
         {
                 const cJSON *fn = json_get(it, "function");
-                double index = 0;
-                bool has_index = json_get_num(it, "index", &index);
+                long index = 0;
+                bool has_index = json_get_long(it, "index", &index);
 
-                on_tool_fragment(s, has_index, (long)index, json_get_str(it, "id"),
+                on_tool_fragment(s, has_index, index, json_get_str(it, "id"),
                                  json_get_str(fn, "name"), json_get(fn, "arguments"));
         }
 }
@@ -507,7 +507,7 @@ static long error_status(const cJSON *err)
                 const cJSON *v = json_get(err, keys[i]);
 
                 if (cJSON_IsNumber(v))
-                        return (long)v->valuedouble;
+                        return json_to_long(v->valuedouble);
                 if (cJSON_IsString(v) && v->valuestring[0] >= '1' && v->valuestring[0] <= '9')
                         return strtol(v->valuestring, NULL, 10);
         }
@@ -924,17 +924,12 @@ void xlate_stream_from_message(const cJSON *msg, struct buf *out)
         struct usage start;
         struct buf frame;
         const cJSON *it;
-        double d;
         int index = 0;
 
-        if (json_get_num(usage, "input_tokens", &d))
-                u.input = (long)d;
-        if (json_get_num(usage, "output_tokens", &d))
-                u.output = (long)d;
-        if (json_get_num(usage, "cache_creation_input_tokens", &d))
-                u.cache_write = (long)d;
-        if (json_get_num(usage, "cache_read_input_tokens", &d))
-                u.cache_read = (long)d;
+        json_get_long(usage, "input_tokens", &u.input);
+        json_get_long(usage, "output_tokens", &u.output);
+        json_get_long(usage, "cache_creation_input_tokens", &u.cache_write);
+        json_get_long(usage, "cache_read_input_tokens", &u.cache_read);
         start = u;
         start.output = 1;
 

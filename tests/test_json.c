@@ -12,6 +12,7 @@
 #include "json.h"
 #include "testutil.h"
 
+#include <limits.h>
 #include <math.h>
 
 #include <stdlib.h>
@@ -337,6 +338,30 @@ static void test_print_trees_like_cjson(void **state)
         same_print(NULL);
 }
 
+/* Numbers beyond 2^53 saturate instead of converting out of range (undefined behaviour, caught
+ * by the sanitizer build's float-cast-overflow check) or overflowing the sums they go into. */
+static void test_to_long_saturates(void **state)
+{
+        cJSON *o = testutil_json("{\"big\":1e300,\"small\":-1e300,\"n\":42.9,\"s\":\"7\"}");
+        long v = 0;
+
+        (void)state;
+        assert_int_equal(json_to_long(1e300), 9007199254740992L);
+        assert_int_equal(json_to_long(-1e300), -9007199254740992L);
+        assert_int_equal(json_to_long(9007199254740991.0), 9007199254740991L);
+        assert_int_equal(json_to_long(NAN), 0);
+        assert_int_equal(json_to_long(-3.7), -3);
+        assert_true(json_get_long(o, "big", &v));
+        assert_int_equal(v, 9007199254740992L);
+        assert_true(json_get_long(o, "small", &v));
+        assert_int_equal(v, -9007199254740992L);
+        assert_true(json_get_long(o, "n", &v));
+        assert_int_equal(v, 42);
+        assert_false(json_get_long(o, "s", &v));
+        assert_false(json_get_long(o, "absent", &v));
+        cJSON_Delete(o);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -347,6 +372,7 @@ int main(void)
             cmocka_unit_test(test_append_string_random),
             cmocka_unit_test(test_merge),
             cmocka_unit_test(test_buf),
+            cmocka_unit_test(test_to_long_saturates),
             cmocka_unit_test(test_print_numbers_like_cjson),
             cmocka_unit_test(test_print_strings_like_cjson),
             cmocka_unit_test(test_print_trees_like_cjson),

@@ -10,6 +10,8 @@
 #include "json.h"
 #include "usage.h"
 
+#include <limits.h>
+
 static void test_totals(void **state)
 {
         struct usage_totals *t = usage_totals_new();
@@ -40,8 +42,23 @@ static void test_totals(void **state)
         usage_totals_free(t);
 }
 
+/* Sums stop at LONG_MAX instead of overflowing, whatever upstreams report. */
+static void test_add_capped(void **state)
+{
+        struct usage sum = {LONG_MAX - 1, 5, -3, 0};
+        struct usage big = {10, LONG_MAX, LONG_MIN, 7};
+
+        (void)state;
+        usage_add(&sum, &big);
+        assert_true(sum.input == LONG_MAX);
+        assert_true(sum.output == LONG_MAX);
+        assert_true(sum.cache_read == LONG_MIN);
+        assert_int_equal(sum.cache_write, 7);
+}
+
 int main(void)
 {
-        const struct CMUnitTest tests[] = {cmocka_unit_test(test_totals)};
+        const struct CMUnitTest tests[] = {cmocka_unit_test(test_totals),
+                                           cmocka_unit_test(test_add_capped)};
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -502,6 +502,34 @@ static void test_fast_path_matches_tree(void **state)
         buf_fini(&b);
 }
 
+/* Numbers from an upstream that no integer can hold (usage, a tool call's index, an error
+ * code) saturate instead of converting out of range; the stream stays valid. */
+static void test_huge_numbers(void **state)
+{
+        static const char in[] =
+            "data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":1e300,\"id\":\"c1\","
+            "\"function\":{\"name\":\"Read\",\"arguments\":\"{}\"}}]}}]}\n\n"
+            "data: {\"choices\":[{\"delta\":{},\"finish_reason\":\"tool_calls\"}],"
+            "\"usage\":{\"prompt_tokens\":1e300,\"completion_tokens\":-1e300}}\n\n"
+            "data: [DONE]\n\n";
+        static const char err[] =
+            "event: error\ndata: {\"error\":{\"code\":1e300,\"message\":\"x\"}}"
+            "\n\n";
+        struct xlate_reply_opts opts = {.model = "m", .input_estimate = 5, .seed = 1};
+        struct xlate_result res;
+        size_t n;
+        char *out;
+
+        (void)state;
+        out = translate(&opts, in, sizeof in - 1, 0, &res, &n);
+        assert_int_equal(stream_validator_check(out, n, NULL, NULL), 0);
+        assert_int_equal(res.tool_calls, 1);
+        free(out);
+        out = translate(&opts, err, sizeof err - 1, 0, &res, &n);
+        assert_int_equal(stream_validator_check(out, n, NULL, NULL), 0);
+        free(out);
+}
+
 int main(void)
 {
         static const struct CMUnitTest fixed[] = {
@@ -511,6 +539,7 @@ int main(void)
             cmocka_unit_test(test_error_types),
             cmocka_unit_test(test_validator_rejects),
             cmocka_unit_test(test_fast_path_matches_tree),
+            cmocka_unit_test(test_huge_numbers),
         };
         size_t nfix = sizeof fixed / sizeof fixed[0];
         size_t n = 0;

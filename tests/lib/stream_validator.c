@@ -56,10 +56,10 @@ static bool has_num(const cJSON *obj, const char *key)
 
 static long get_long(const cJSON *obj, const char *key)
 {
-        double d = 0;
+        long v = 0;
 
-        json_get_num(obj, key, &d);
-        return (long)d;
+        json_get_long(obj, key, &v);
+        return v;
 }
 
 static bool valid_tool_id(const char *id)
