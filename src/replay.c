@@ -38,6 +38,7 @@
 #include <event2/event.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdalign.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -202,10 +203,29 @@ struct replay_journal *replay_journal_new(void)
         return j;
 }
 
+/* A block of payload copies: they are made one after the other into the newest block of
+ * their request and freed with it, all at once, so a small request's records cost one
+ * allocation and one free rather than one each. */
+struct replay_copies {
+        struct replay_copies *next; /* older */
+        size_t used, cap;
+        alignas(16) char data[];
+};
+
+static void copies_free(struct replay_copies **head)
+{
+        while (*head != NULL) {
+                struct replay_copies *b = *head;
+                *head = b->next;
+                free(b);
+        }
+}
+
 static void record_fini(struct replay_record *rec)
 {
         free(rec->line);
-        record_payload_unref(rec->payload);
+        if (!rec->own) /* a copy goes with its request's block */
+                record_payload_unref(rec->payload);
 }
 
 static void request_free(struct replay_request *r)
@@ -227,6 +247,8 @@ static void request_free(struct replay_request *r)
         for (size_t i = 0; i < r->n_records; i++)
                 record_fini(&r->records[i]);
         free(r->records);
+        copies_free(&r->copies[0]);
+        copies_free(&r->copies[1]);
         free(r);
 }
 
@@ -269,12 +291,15 @@ static bool is_any(int kind)
 void replay_request_release_stream(struct replay_request *r)
 {
         release_records(r, is_stream);
+        copies_free(&r->copies[1]);
         r->released = true;
 }
 
 void replay_request_release_bodies(struct replay_request *r)
 {
         release_records(r, is_any);
+        copies_free(&r->copies[0]);
+        copies_free(&r->copies[1]);
         r->released = true;
         r->bodies_released = true;
 }
@@ -1207,11 +1232,7 @@ static void note_ring_record(struct replay_journal *j, struct replay_request *r,
 
         if (r->model == NULL && rec->model[0] != '\0')
                 set_str(&r->model, rec->model);
-        /* Only the kinds read below touch the payload, which another CPU wrote (a cache miss). */
-        if (rec->payload != NULL &&
-            (rec->kind == RECORD_CLIENT_REQUEST || rec->kind == RECORD_CLIENT_EVENT ||
-             rec->kind == RECORD_ROUTE || rec->kind == RECORD_CLIENT_RESPONSE ||
-             rec->kind == RECORD_USAGE || rec->kind == RECORD_ERROR || rec->kind == RECORD_END)) {
+        if (rec->payload != NULL) {
                 p = rec->payload->data;
                 n = rec->payload->len;
         }
@@ -1276,15 +1297,59 @@ static const char *intern_model(struct replay_journal *j, const char *model)
         return s;
 }
 
+/*
+ * A private copy of a shared payload, in r's copies: only len and data are used, and it is
+ * never unref'd, so it stays out of the producer's pool and its deferred frees. The first block
+ * of the non-stream records is sized for the first (the client's request) twice over, as the
+ * upstream request that follows is about as large, plus room for the small records of the
+ * answer; a stream's blocks start at 4 KiB and double up to 64 KiB. A payload that does not
+ * fit gets a block of its own size.
+ */
+static struct record_payload *payload_copy(struct replay_request *r, int kind,
+                                           const struct record_payload *p)
+{
+        struct replay_copies **head = &r->copies[is_stream(kind)];
+        struct replay_copies *b = *head;
+        struct record_payload *c;
+        size_t need = (sizeof *c + p->len + 1 + 15) & ~(size_t)15;
+
+        if (b == NULL || b->cap - b->used < need) {
+                size_t cap;
+                if (is_stream(kind))
+                        cap = b == NULL ? 4096 : b->cap >= 32768 ? 65536 : b->cap * 2;
+                else
+                        cap = b == NULL ? 2 * need + 2048 : 4096;
+                if (cap < need)
+                        cap = need;
+                b = xmalloc(sizeof *b + cap);
+                b->next = *head;
+                b->used = 0;
+                b->cap = cap;
+                *head = b;
+        }
+        c = (struct record_payload *)(void *)(b->data + b->used);
+        b->used += need;
+        memset(c, 0, sizeof *c);
+        atomic_init(&c->refs, 1);
+        c->len = p->len;
+        memcpy(c->data, p->data, p->len + 1);
+        return c;
+}
+
+static int add_record(struct replay_journal *j, const struct record *rec, bool take);
+
 int replay_journal_add_record(struct replay_journal *j, const struct record *rec)
 {
-        struct record own = *rec;
-
-        own.payload = rec->payload != NULL ? record_payload_ref(rec->payload) : NULL;
-        return replay_journal_take_record(j, &own);
+        return add_record(j, rec, false);
 }
 
 int replay_journal_take_record(struct replay_journal *j, const struct record *rec)
+{
+        return add_record(j, rec, true);
+}
+
+/* take: the caller's payload reference is ours to drop. */
+static int add_record(struct replay_journal *j, const struct record *rec, bool take)
 {
         struct replay_request *r;
         struct replay_record *kept;
@@ -1297,7 +1362,8 @@ int replay_journal_take_record(struct replay_journal *j, const struct record *re
                 record_format(rec, 0, &line);
                 rc = replay_journal_add_line(j, line.data, line.len);
                 buf_fini(&line);
-                record_payload_unref(rec->payload);
+                if (take)
+                        record_payload_unref(rec->payload);
                 return rc;
         }
         j->lines++;
@@ -1341,13 +1407,18 @@ int replay_journal_take_record(struct replay_journal *j, const struct record *re
         memset(kept, 0, sizeof *kept);
         kept->seq = rec->seq;
         kept->kind = (unsigned)rec->kind < RECORD_KIND_COUNT ? (int)rec->kind : -1;
-        kept->payload = rec->payload; /* the caller's reference, now ours */
+        if (rec->payload != NULL) {
+                kept->payload = payload_copy(r, kept->kind, rec->payload);
+                kept->own = true;
+        }
         kept->model = intern_model(j, rec->model);
         kept->mono_ns = (int64_t)rec->mono.tv_sec * 1000000000LL + rec->mono.tv_nsec;
         kept->wall_sec = (int64_t)rec->wall.tv_sec;
         kept->wall_nsec = (int32_t)rec->wall.tv_nsec;
         kept->raw = rec->raw;
         note_ring_record(j, r, rec);
+        if (take)
+                record_payload_unref(rec->payload); /* back to the producer while still warm */
         return 0;
 }
 
@@ -1497,6 +1568,8 @@ long replay_request_reload(struct replay_request *r, const char *dir, char **cau
                 for (size_t i = 0; i < r->n_records; i++)
                         record_fini(&r->records[i]);
                 free(r->records);
+                copies_free(&r->copies[0]);
+                copies_free(&r->copies[1]);
                 r->records = found->records;
                 r->n_records = found->n_records;
                 r->cap_records = found->cap_records;

@@ -11,10 +11,11 @@
  * inside it, so memory stays close to the journal's size.
  *
  * replay_journal_add_record() takes a record straight from a ring (the inspector's feed) without
- * the text round trip: it keeps a reference to the record's shared payload and the few header
- * fields its line is made of, reads only the members the summary needs (most records need none;
- * a client request's body is scanned, not parsed), and writes the line only when someone asks
- * for it (replay_record_text, replay_record_parse). Both ways read the same.
+ * the text round trip: it keeps a copy of the record's payload (the shared one goes back to its
+ * producer at once) and the few header fields its line is made of, reads only the members the
+ * summary needs (most records need none; a client request's body is scanned, the small payloads
+ * read in place with jscan, not parsed), and writes the line only when someone asks for it
+ * (replay_record_text, replay_record_parse). Both ways read the same.
  */
 #ifndef CP_REPLAY_H
 #define CP_REPLAY_H
@@ -39,6 +40,7 @@ struct replay_record {
         int64_t wall_sec;
         int32_t wall_nsec;
         bool raw; /* the payload is the record's raw `data` bytes */
+        bool own; /* the payload is this reader's copy, in its request's copies */
 };
 
 struct replay_request {
@@ -74,6 +76,9 @@ struct replay_request {
         bool bodies_released; /* and every other record too: only this summary stays */
         bool reload_tried;    /* replay_request_reload() was asked to read them back */
         bool reloaded;        /* and it did */
+        /* The copies of its ring records' payloads, in blocks (see payload_copy in replay.c):
+         * [1] the stream records' (chunks and events), [0] the others'. */
+        struct replay_copies *copies[2];
 
         struct replay_record *records; /* in journal order */
         size_t n_records;
@@ -151,10 +156,12 @@ struct record;
 /*
  * Takes one record as the core thread made it (the inspector's ring, or replay --resend's own),
  * as if its journal line had been read (with pid 0): same summary, same record text. Keeps a
- * reference to its payload (the caller still releases its own). Returns 0.
+ * copy of its payload (the caller still releases its own). Returns 0.
  */
 int replay_journal_add_record(struct replay_journal *j, const struct record *rec);
-/* The same, taking the caller's payload reference (one atomic update fewer per record). */
+/* The same, taking (and dropping at once) the caller's payload reference. The request keeps
+ * a copy either way: held for thousands of requests, shared payloads kept the producer's
+ * allocator from reusing warm memory, which cost the core more than the copy costs here. */
 int replay_journal_take_record(struct replay_journal *j, const struct record *rec);
 
 /*

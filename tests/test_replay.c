@@ -381,6 +381,35 @@ static void test_add_record(void **state)
         replay_journal_free(j);
 }
 
+/* take_record keeps a copy and gives the shared payload back at once (to its producer, whose
+ * allocator then reuses warm memory); add_record leaves the caller's reference alone. */
+static void test_take_record_copies(void **state)
+{
+        struct replay_journal *j = replay_journal_new();
+        static const char fields[] = "\"status\":200,\"duration_ms\":5";
+        struct record rec;
+        const struct replay_request *r;
+
+        (void)state;
+        memset(&rec, 0, sizeof rec);
+        rec.seq = 1;
+        rec.kind = RECORD_END;
+        snprintf(rec.request_id, sizeof rec.request_id, "%s", "req_take");
+        rec.payload = record_payload_new(fields, sizeof fields - 1);
+        record_payload_share(rec.payload, 2); /* ours and the ring's */
+        assert_int_equal(replay_journal_take_record(j, &rec), 0);
+        assert_int_equal(atomic_load(&rec.payload->refs), 1); /* the ring's is gone */
+        assert_int_equal(replay_journal_add_record(j, &rec), 0);
+        assert_int_equal(atomic_load(&rec.payload->refs), 1); /* ours stays ours */
+        r = replay_journal_request(j, "req_take");
+        assert_int_equal(r->n_records, 2);
+        assert_ptr_not_equal(r->records[0].payload, rec.payload);
+        assert_memory_equal(r->records[0].payload->data, fields, sizeof fields);
+        record_payload_unref(rec.payload);
+        assert_int_equal(r->duration_ms, 5);
+        replay_journal_free(j);
+}
+
 /* A journal line taken apart into the record the core would have made: header fields, and the
  * rest as the payload (raw bytes for chunks and stream pieces). The caller unrefs the payload. */
 static int record_of_line(const char *line, size_t n, struct record *rec)
@@ -825,6 +854,7 @@ int main(void)
             cmocka_unit_test(test_incremental),
             cmocka_unit_test(test_add_record),
             cmocka_unit_test(test_records_read_as_lines),
+            cmocka_unit_test(test_take_record_copies),
             cmocka_unit_test(test_bad_input),
             cmocka_unit_test(test_release_stream),
             cmocka_unit_test(test_reload),

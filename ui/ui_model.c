@@ -191,19 +191,12 @@ static void compact(struct ui_model *m)
                 m->bodies_upto = n - UI_KEEP_BODIES;
 }
 
-void ui_model_add_record(struct ui_model *m, const struct record *rec)
-{
-        struct record own = *rec;
-
-        own.payload = rec->payload != NULL ? record_payload_ref(rec->payload) : NULL;
-        ui_model_take_record(m, &own);
-}
-
-void ui_model_take_record(struct ui_model *m, const struct record *rec)
+static void add_record(struct ui_model *m, const struct record *rec, bool take)
 {
         size_t before = m->j->n_other;
 
-        if (replay_journal_take_record(m->j, rec) == 0)
+        if ((take ? replay_journal_take_record(m->j, rec) : replay_journal_add_record(m->j, rec)) ==
+            0)
                 m->records++;
         if (m->j->last_request && m->j->last_request->index < m->settled)
                 unsettle(m); /* a late record for a request already summed */
@@ -211,6 +204,16 @@ void ui_model_take_record(struct ui_model *m, const struct record *rec)
         if (m->records % UI_COMPACT_EVERY == 0)
                 compact(m);
         m->dirty = true;
+}
+
+void ui_model_add_record(struct ui_model *m, const struct record *rec)
+{
+        add_record(m, rec, false);
+}
+
+void ui_model_take_record(struct ui_model *m, const struct record *rec)
+{
+        add_record(m, rec, true);
 }
 
 void ui_model_add_line(struct ui_model *m, const char *line, size_t n)
