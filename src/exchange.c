@@ -242,9 +242,14 @@ static void flush_out(struct exchange *ex)
  * still in the same loop turn: no added latency, one system call per read instead of one per
  * event.
  */
+#define FLUSH_NOW_BYTES (16 * 1024)
 static void flush_soon(struct exchange *ex)
 {
-        if (ex->out.len > 0)
+        /* curl keeps reading while the upstream keeps sending: past this much, write now
+         * rather than hold the first events back until curl is done. */
+        if (ex->out.len >= FLUSH_NOW_BYTES)
+                flush_out(ex);
+        else if (ex->out.len > 0)
                 event_active(ex->flush, EV_TIMEOUT, 1);
 }
 
