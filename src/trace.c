@@ -220,8 +220,8 @@ static void put_body(struct buf *b, const char *body, size_t n, bool is_json)
                 for (char *p = s; (p = memchr(p, '\r', (size_t)(end - p))) != NULL; p++)
                         *p = ' ';
         } else {
-                buf_puts(b, "\"body_text\":");
-                json_append_string(b, body != NULL ? body : "", n);
+                buf_put_lit(b, "\"body_text\":");
+                record_put_string(b, body != NULL ? body : "", n);
         }
 }
 
