@@ -1302,8 +1302,8 @@ static const char *intern_model(struct replay_journal *j, const char *model)
  * never unref'd, so it stays out of the producer's pool and its deferred frees. The first block
  * of the non-stream records is sized for the first (the client's request) twice over, as the
  * upstream request that follows is about as large, plus room for the small records of the
- * answer; a stream's blocks start at 4 KiB and double up to 64 KiB. A payload that does not
- * fit gets a block of its own size.
+ * answer; a stream's blocks start at 1 KiB (a whole answer's one chunk) and double up to
+ * 64 KiB. A payload that does not fit gets a block of its own size.
  */
 static struct record_payload *payload_copy(struct replay_request *r, int kind,
                                            const struct record_payload *p)
@@ -1316,7 +1316,7 @@ static struct record_payload *payload_copy(struct replay_request *r, int kind,
         if (b == NULL || b->cap - b->used < need) {
                 size_t cap;
                 if (is_stream(kind))
-                        cap = b == NULL ? 4096 : b->cap >= 32768 ? 65536 : b->cap * 2;
+                        cap = b == NULL ? 1024 : b->cap >= 32768 ? 65536 : b->cap * 2;
                 else
                         cap = b == NULL ? 2 * need + 2048 : 4096;
                 if (cap < need)
