@@ -73,25 +73,29 @@ static const char *reason_phrase(int status)
  * waits for writability as before. The end restores the interest, because evhttp completes the
  * reply (and reads the connection's next request) from its write callback.
  */
-static struct bufferevent *stream_bev(struct evhttp_request *req)
+static struct bufferevent *client_bev(struct evhttp_request *req)
 {
         struct evhttp_connection *evcon = evhttp_request_get_connection(req);
 
         return evcon != NULL ? evhttp_connection_get_bufferevent(evcon) : NULL;
 }
 
+/* Writes what evhttp queued on bev at once; true when the socket took all of it. */
+static bool write_now(struct bufferevent *bev)
+{
+        struct evbuffer *out = bufferevent_get_output(bev);
+
+        evbuffer_write(out, bufferevent_getfd(bev)); /* errors surface in evhttp's own write */
+        return evbuffer_get_length(out) == 0;
+}
+
 static void stream_write_now(struct evhttp_request *req)
 {
-        struct bufferevent *bev = stream_bev(req);
-        struct evbuffer *out;
+        struct bufferevent *bev = client_bev(req);
 
-        if (bev == NULL)
-                return;
-        out = bufferevent_get_output(bev);
-        evbuffer_write(out, bufferevent_getfd(bev)); /* errors surface in evhttp's write */
-        if (evbuffer_get_length(out) == 0)
+        if (bev != NULL && write_now(bev))
                 bufferevent_disable(bev, EV_WRITE);
-        else
+        else if (bev != NULL)
                 bufferevent_enable(bev, EV_WRITE);
 }
 
@@ -113,7 +117,7 @@ void server_stream_chunk(struct evhttp_request *req, const char *p, size_t n)
 
 void server_stream_end(struct evhttp_request *req)
 {
-        struct bufferevent *bev = stream_bev(req);
+        struct bufferevent *bev = client_bev(req);
 
         if (bev != NULL)
                 bufferevent_enable(bev, EV_WRITE);
@@ -124,7 +128,7 @@ void server_send_json(struct evhttp_request *req, int status, const struct buf *
                       const char *request_id)
 {
         struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-        struct bufferevent *bev = stream_bev(req);
+        struct bufferevent *bev = client_bev(req);
         struct evbuffer *eb = evbuffer_new();
 
         evhttp_add_header(h, "Content-Type", "application/json");
@@ -136,14 +140,9 @@ void server_send_json(struct evhttp_request *req, int status, const struct buf *
         /* The same shortcut as for streams: write the answer now, and when the socket took it
          * all, run evhttp's write callback (which completes the request and reads the next
          * one) from the loop's deferred queue, in this same turn, instead of a turn later. */
-        if (bev != NULL) {
-                struct evbuffer *out = bufferevent_get_output(bev);
-
-                evbuffer_write(out, bufferevent_getfd(bev));
-                if (evbuffer_get_length(out) == 0)
-                        bufferevent_trigger(bev, EV_WRITE,
-                                            BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
-        }
+        if (bev != NULL && write_now(bev))
+                bufferevent_trigger(bev, EV_WRITE,
+                                    BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
 }
 
 void server_send_error(struct evhttp_request *req, int status, const char *type,
