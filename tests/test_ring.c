@@ -537,6 +537,67 @@ static void test_wake_fd_by_key(void **state)
         wake_fd_run(false);
 }
 
+/* One record at a time: the producer pushes, then waits until the consumer has taken it, so
+ * nearly every push races with the consumer going to sleep in ring_wait(-1). A lost wake-up
+ * would leave the record unseen: the producer gives up waiting after a second, counts it and
+ * wakes the consumer with ring_wake, so the test fails instead of hanging. */
+#define PINGPONG_ROUNDS 20000
+
+struct pingpong {
+        struct ring *r;
+        atomic_uint_fast64_t taken;
+        atomic_bool done;
+};
+
+static void *pingpong_consumer(void *arg)
+{
+        struct pingpong *p = arg;
+        struct record rec;
+
+        while (!atomic_load(&p->done)) {
+                if (ring_pop(p->r, &rec)) {
+                        atomic_fetch_add(&p->taken, 1);
+                        continue;
+                }
+                ring_wait(p->r, -1);
+        }
+        return NULL;
+}
+
+static void test_wake_pingpong(void **state)
+{
+        struct pingpong p = {.r = ring_new(16)};
+        struct record rec;
+        pthread_t th;
+        int lost = 0;
+
+        (void)state;
+        atomic_init(&p.taken, 0);
+        atomic_init(&p.done, false);
+        memset(&rec, 0, sizeof rec);
+        assert_int_equal(pthread_create(&th, NULL, pingpong_consumer, &p), 0);
+        for (uint64_t i = 1; i <= PINGPONG_ROUNDS; i++) {
+                double deadline;
+                rec.seq = i;
+                assert_true(ring_push(p.r, &rec));
+                deadline = now_s() + 1.0;
+                for (int spins = 0; atomic_load(&p.taken) < i; spins++) {
+                        if (spins > 100)
+                                sched_yield();
+                        if (now_s() > deadline) {
+                                lost++;
+                                ring_wake(p.r);
+                                deadline = now_s() + 1.0;
+                        }
+                }
+        }
+        atomic_store(&p.done, true);
+        ring_wake(p.r);
+        assert_int_equal(pthread_join(th, NULL), 0);
+        assert_int_equal(lost, 0);
+        ring_free(p.r);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -552,6 +613,7 @@ int main(void)
             cmocka_unit_test(test_wait_fd),
             cmocka_unit_test(test_wake_fd_by_push),
             cmocka_unit_test(test_wake_fd_by_key),
+            cmocka_unit_test(test_wake_pingpong),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
