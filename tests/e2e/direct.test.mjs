@@ -213,12 +213,16 @@ for (const [file, label] of [['01_main_turn1_request.json', 'turn 1'],
         arrivals.push(chunk.at);
       }
       assert.ok(arrivals.length >= 6, `events: ${arrivals.length}`);
+      // A proxy that buffers holds events back systematically; one short gap is what a busy
+      // machine does to the client (this process not scheduled for a step, two events read at
+      // once), so one is tolerated and two are not.
+      const short = [];
       for (let i = 1; i < arrivals.length; i++) {
         const gap = arrivals[i] - arrivals[i - 1];
-        assert.ok(gap >= STEP_MS * 0.6, `event ${i} arrived ${gap.toFixed(0)} ms after event ` +
-          `${i - 1}; the fake waited ${STEP_MS} ms between them, so the proxy held event ` +
-          `${i - 1} back`);
+        if (gap < STEP_MS * 0.6) short.push(`event ${i} arrived ${gap.toFixed(0)} ms after event ${i - 1}`);
       }
+      assert.ok(short.length <= 1, `${short.join('; ')}; the fake waited ${STEP_MS} ms between ` +
+        'events, so the proxy held events back');
     });
   }
 }
