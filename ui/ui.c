@@ -6,11 +6,12 @@
  *
  * Under load the inspector shares the machine with the proxy it shows, so it does its work in
  * batches: records only mark the screen stale, and a stale screen is redrawn at most once a
- * frame (FRAME_MS), while a key redraws at once. Between turns it naps in the key wait, never in
- * the ring's sleep handshake, so the core never has to wake it (a wake-up is a system call on
- * the core's hot path). Once nothing has come for a while it sleeps in the ring's wait, which
- * also watches the terminal: an idle inspector wakes only for a record, a key or a resize (the
- * core pays one eventfd write for the first record after the pause).
+ * frame (FRAME_MS; BUSY_FRAME_MS once records have kept coming for a second, as at
+ * saturation, where drawing was an eighth of the inspector's time), while a key redraws at once.
+ * Between turns it naps in the key wait, never in the ring's sleep handshake, so the core never has
+ * to wake it (a wake-up is a system call on the core's hot path). Once nothing has come for a while
+ * it sleeps in the ring's wait, which also watches the terminal: an idle inspector wakes only for a
+ * record, a key or a resize (the core pays one eventfd write for the first record after the pause).
  *
  * The terminal is restored on every way out: the normal return, exit() (atexit), and fatal
  * signals, whose handler writes the reset sequences and the saved termios with async-signal-safe
@@ -36,7 +37,9 @@
 
 #define MIN_COLS      50
 #define MIN_ROWS      10
-#define FRAME_MS      50 /* least time between two redraws that records asked for */
+#define FRAME_MS      50  /* least time between two redraws that records asked for */
+#define BUSY_FRAME_MS 100 /* the same once every turn has found records for BUSY_AFTER_MS */
+#define BUSY_AFTER_MS 1000
 #define NAP_MS        30 /* a turn's wait for a key while records keep coming */
 #define IDLE_MS       250 /* the wait once nothing has come for IDLE_AFTER_MS, when it cannot sleep */
 #define IDLE_AFTER_MS 2000
@@ -641,7 +644,8 @@ int ui_run(const struct ui_options *o)
         int rc = 0;
         bool quit = false;
         double last_record, last_draw;
-        int last_got = OK; /* what the last wait for a key gave */
+        double busy_since = 0; /* since when every turn found records; 0: the last found none */
+        int last_got = OK;     /* what the last wait for a key gave */
 
         memset(&u, 0, sizeof(u));
         u.o = o;
@@ -696,7 +700,7 @@ int ui_run(const struct ui_options *o)
         last_record = last_draw = now_s();
         while (!quit) {
                 wint_t wch;
-                int got, wait_ms;
+                int got, wait_ms, frame_ms;
                 double now;
 
                 if (o->records) {
@@ -706,8 +710,13 @@ int ui_run(const struct ui_options *o)
                                 ui_model_take_record(&u.live, &rec);
                                 n++;
                         }
-                        if (n)
+                        if (n) {
                                 last_record = now_s();
+                                if (busy_since == 0)
+                                        busy_since = last_record;
+                        } else {
+                                busy_since = 0;
+                        }
                         if (n && u.m == &u.live)
                                 u.stale = true;
                 }
@@ -718,13 +727,16 @@ int ui_run(const struct ui_options *o)
                 if (ui_resend_poll(u.message, sizeof(u.message)))
                         u.dirty = true;
                 now = now_s();
-                if (u.dirty || (u.stale && (now - last_draw) * 1000 >= FRAME_MS)) {
+                frame_ms = busy_since != 0 && (now - busy_since) * 1000 >= BUSY_AFTER_MS
+                               ? BUSY_FRAME_MS
+                               : FRAME_MS;
+                if (u.dirty || (u.stale && (now - last_draw) * 1000 >= frame_ms)) {
                         draw(&u);
                         u.dirty = u.stale = false;
                         last_draw = now;
                 }
                 if (u.stale)
-                        wait_ms = FRAME_MS - (int)((now - last_draw) * 1000);
+                        wait_ms = frame_ms - (int)((now - last_draw) * 1000);
                 else if (u.replay.playing || (now - last_record) * 1000 < IDLE_AFTER_MS)
                         wait_ms = NAP_MS;
                 else if (o->records != NULL && last_got == ERR && !u.dirty && !ui_resend_busy())

@@ -61,13 +61,23 @@ before(async () => {
   requireBin('CP_BIN', 'claude-proxy');
   dir = tempDir('tui');
   cwd = tempDir('tui-cwd');
-  fake = await startFake({ scenarios: prepareScenarios({ cwd }) });
+  // 100 chunks 20 ms apart: records for 2 s on every turn of the inspector's loop.
+  const chunk = (delta, finish = null, extra = {}) => ({ data: { id: 'c', object: 'chat.completion.chunk',
+    created: 1, model: 'slow', choices: [{ index: 0, delta, finish_reason: finish }], ...extra } });
+  const slow = [chunk({ role: 'assistant', content: '' })];
+  for (let i = 0; i < 100; i++) slow.push({ delay_ms: 20, ...chunk({ content: ` w${i}` }) });
+  slow.push(chunk({}, 'stop', { usage: { prompt_tokens: 7, completion_tokens: 100, total_tokens: 107 } }));
+  slow.push({ data: '[DONE]' });
+  fake = await startFake({
+    scenarios: prepareScenarios({ cwd, extra: { slow_stream: { turns: [{ stream: slow }] } } }),
+  });
   fs.writeFileSync(path.join(dir, 'models.yaml'), modelsYaml([
     { model_id: 'm-text', model_name: 'text', api_base: `${fake.url}/v1`,
       api_key_name: 'TUI_UPSTREAM_KEY', price: { input: 3, output: 15 } },
     { model_id: 'm-429', model_name: 'error_429', api_base: `${fake.url}/v1`,
       api_key_name: 'TUI_UPSTREAM_KEY' },
     { model_id: 'm-tool', model_name: 'tool_fragmented', api_base: `${fake.url}/v1` },
+    { model_id: 'm-slow', model_name: 'slow_stream', api_base: `${fake.url}/v1` },
   ]));
   const err = path.join(dir, 'stderr.log');
   tmux('new-session', '-d', '-s', 'cp', '-x', '120', '-y', '40',
@@ -243,6 +253,21 @@ test('asleep when idle, it still wakes for a request and for a key', T, async ()
   await waitScreen(/keys \(Esc, q or \? closes\)/, 'the help, at once', 3000);
   keys('Escape');
   await waitScreen(/time\s+state\s+requested/, 'the list again');
+});
+
+test('a stream whose records keep coming for 2 s is drawn to its end', T, async () => {
+  // Records on every turn for over a second: it draws 10 frames a second instead of 20, and
+  // still shows the request live and then done with its tokens.
+  const res = fetch(`http://127.0.0.1:${port}/v1/messages`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-api-key': KEY },
+    body: JSON.stringify({ model: 'm-slow', max_tokens: 20, stream: true,
+      messages: [{ role: 'user', content: 'slowly' }] }),
+  });
+  await waitScreen(/streaming\s+m-slow/, 'the slow stream live', 3000);
+  assert.equal((await res).status, 200);
+  await (await res).text();
+  await waitScreen(/done\s+m-slow.*\s7\/100\/0/, 'the slow stream done with its tokens', 3000);
 });
 
 test('resize to 40x10 shows the too-small notice, and back restores the list', T,
