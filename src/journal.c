@@ -17,6 +17,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/falloc.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -31,6 +32,7 @@
 #define NAP_MS         5 /* between drains while records keep coming */
 #define POP_BATCH      32
 #define PREFETCH_LINES 4 /* a chunk record's payload: header and ~200 bytes */
+#define PREALLOC_STEP  (8LL << 20)
 
 struct journal {
         char *dir;
@@ -44,6 +46,8 @@ struct journal {
         int part;           /* rotation index within the day */
         time_t day_checked; /* the second whose day was last checked */
         long long size;     /* bytes in the open file */
+        long long prealloc; /* the open file's blocks are allocated up to here (see reserve) */
+        bool no_prealloc;   /* the file system cannot (fallocate failed) */
         struct buf out;     /* formatted lines not yet written */
         struct timespec first_pending;
         int pid;
@@ -181,14 +185,36 @@ static void open_for(struct journal *j, const struct timespec *wall)
         }
         j->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
         j->size = j->fd >= 0 && fstat(j->fd, &st) == 0 ? st.st_size : 0;
+        j->prealloc = j->size;
         if (j->fd < 0)
                 log_error("journal: cannot open %s: %s", path, strerror(errno));
         enforce_total(j, path);
 }
 
+/* Allocates the file's blocks 8 MiB at a time ahead of the writes (fallocate, keeping the size:
+ * readers see only what was written). Page by page, ext4's delayed allocation (reserving space
+ * and tracking each new block) had been a tenth to a fifth of the writer's CPU time. At most one
+ * step stays allocated past the end of the newest file, and never past the size cap. */
+static void reserve(struct journal *j, size_t n)
+{
+        long long end;
+
+        if (j->no_prealloc || j->size + (long long)n <= j->prealloc || j->prealloc >= j->max_file)
+                return;
+        end = j->size + (long long)n + PREALLOC_STEP;
+        if (end > j->max_file)
+                end = j->max_file;
+        if (fallocate(j->fd, FALLOC_FL_KEEP_SIZE, j->prealloc, end - j->prealloc) != 0)
+                j->no_prealloc = errno == EOPNOTSUPP || errno == ENOSYS;
+        j->prealloc = end;
+}
+
 static void write_out(struct journal *j)
 {
         size_t done = 0;
+
+        if (j->fd >= 0)
+                reserve(j, j->out.len);
 
         while (done < j->out.len && j->fd >= 0) {
                 ssize_t w = write(j->fd, j->out.data + done, j->out.len - done);

@@ -141,6 +141,21 @@ static void test_lines_and_permissions(void **state)
                                 snprintf(path, sizeof path, "%s/%s", dir, names[i]->d_name);
                                 assert_int_equal(stat(path, &st), 0);
                                 assert_int_equal(st.st_mode & 0777, 0600);
+                                /* Blocks are allocated ahead of the writes, but the size is
+                                 * only what was written: whole lines, no zeros after them. */
+                                {
+                                        FILE *f = fopen(path, "rb");
+                                        char *data = malloc((size_t)st.st_size + 1);
+                                        assert_non_null(f);
+                                        assert_non_null(data);
+                                        assert_int_equal(fread(data, 1, (size_t)st.st_size + 1, f),
+                                                         st.st_size);
+                                        assert_true(st.st_size > 0);
+                                        assert_int_equal(data[st.st_size - 1], '\n');
+                                        assert_null(memchr(data, '\0', (size_t)st.st_size));
+                                        free(data);
+                                        fclose(f);
+                                }
                         }
                         free(names[i]);
                 }
