@@ -155,16 +155,6 @@ static void set_strn(char **dst, const char *s, size_t n)
         *dst = xstrndup(s, n);
 }
 
-static bool get_long(const cJSON *o, const char *key, long *out)
-{
-        double d;
-
-        if (!json_get_num(o, key, &d))
-                return false;
-        *out = (long)d;
-        return true;
-}
-
 /* "2026-11-25T06:10:00.123456Z" -> seconds since the epoch; 0 when it does not read. */
 static double parse_time(const char *s)
 {
@@ -438,17 +428,17 @@ static void note_usage_object(struct replay_request *r, const cJSON *u)
 
         if (r->usage_from_record || !cJSON_IsObject(u))
                 return;
-        if (get_long(u, "input_tokens", &v)) {
+        if (json_get_long(u, "input_tokens", &v)) {
                 r->input_tokens = v;
                 r->has_usage = true;
         }
-        if (get_long(u, "output_tokens", &v)) {
+        if (json_get_long(u, "output_tokens", &v)) {
                 r->output_tokens = v;
                 r->has_usage = true;
         }
-        if (get_long(u, "cache_read_input_tokens", &v))
+        if (json_get_long(u, "cache_read_input_tokens", &v))
                 r->cache_read_tokens = v;
-        if (get_long(u, "cache_creation_input_tokens", &v))
+        if (json_get_long(u, "cache_creation_input_tokens", &v))
                 r->cache_creation_tokens = v;
 }
 
@@ -552,15 +542,15 @@ static void note_end(struct replay_request *r, const cJSON *rec)
         const cJSON *stop = json_get(rec, "stop_reason");
 
         r->ended = true;
-        if (get_long(rec, "status", &v))
+        if (json_get_long(rec, "status", &v))
                 r->status = (int)v;
         set_str(&r->model_id, json_get_str(rec, "model_id"));
         set_str(&r->mode, json_get_str(rec, "mode"));
         if (cJSON_IsBool(json_get(rec, "stream")))
                 r->stream = json_get_bool(rec, "stream", false);
-        if (get_long(rec, "ttft_ms", &v))
+        if (json_get_long(rec, "ttft_ms", &v))
                 r->ttft_ms = v;
-        if (get_long(rec, "duration_ms", &v))
+        if (json_get_long(rec, "duration_ms", &v))
                 r->duration_ms = v;
         if (cJSON_IsString(stop)) {
                 set_str(&r->stop_reason, stop->valuestring);
@@ -570,11 +560,11 @@ static void note_end(struct replay_request *r, const cJSON *rec)
                 r->stop_reason = NULL;
                 r->stop_from_end = true;
         }
-        if (get_long(rec, "tool_calls", &v)) {
+        if (json_get_long(rec, "tool_calls", &v)) {
                 r->tool_calls = (int)v;
                 r->tools_from_end = true;
         }
-        if (get_long(rec, "attempts", &v))
+        if (json_get_long(rec, "attempts", &v))
                 r->attempts = (int)v;
         if (cJSON_IsBool(json_get(rec, "failed")))
                 r->failed = json_get_bool(rec, "failed", false);
@@ -611,7 +601,7 @@ static void note_record(struct replay_request *r, int kind, const cJSON *rec)
                 break;
         }
         case RECORD_CLIENT_RESPONSE:
-                if (!r->ended && get_long(rec, "status", &v)) {
+                if (!r->ended && json_get_long(rec, "status", &v)) {
                         r->status = (int)v;
                         if (v >= 400)
                                 r->failed = true;
@@ -956,7 +946,7 @@ static bool span_is(const struct span *s, const char *lit)
         return s->p != NULL && s->n == n && memcmp(s->p, lit, n) == 0;
 }
 
-/* A number that is a plain integer, as get_long() reads it; *has false when v is no number.
+/* A number that is a plain integer, as json_get_long() reads it; *has false when v is no number.
  * False for other numbers (fractions, exponents, 16 digits or more). */
 static bool long_of(const struct jscan_value *v, bool *has, long *out)
 {
@@ -1912,14 +1902,17 @@ struct replay_cli {
 
 static void replay_usage(FILE *f)
 {
-        fputs("usage: claude-proxy replay FILE [--session ID]\n"
-              "       claude-proxy replay FILE --session ID --resend [--model MODEL_ID]\n"
+        fputs("usage: claude-proxy replay [FILE|DIR] [--session ID]\n"
+              "       claude-proxy replay [FILE|DIR] --session ID --resend [--model MODEL_ID]\n"
               "                           [--config FILE] [--key-env NAME]\n"
               "                           [--journal DIR | --no-journal]\n"
               "\n"
               "Lists the sessions and requests in a journal file, or sends a session's\n"
               "requests again through the proxy (started in this process on 127.0.0.1)\n"
-              "and compares the new answers with the originals.\n"
+              "and compares the new answers with the originals. A directory stands for\n"
+              "the newest journal file in it; no FILE at all, for the newest one in the\n"
+              "default journal directory ($XDG_STATE_HOME/claude-proxy/journal). Ctrl-C\n"
+              "during --resend stops it and prints what was sent so far.\n"
               "\n"
               "  --session ID     only this session (a unique prefix of its id is enough)\n"
               "  --resend         send the session's requests again, one after the other\n"
@@ -1982,13 +1975,8 @@ static int replay_parse_cli(int argc, char **argv, struct replay_cli *c)
                         return -1;
                 }
         }
-        if (optind >= argc) {
-                fprintf(stderr, "claude-proxy replay: which journal file? (journals are in "
-                                "--journal DIR or ~/.local/state/claude-proxy/journal/)\n");
-                replay_usage(stderr);
-                return -1;
-        }
-        c->file = argv[optind++];
+        if (optind < argc)
+                c->file = argv[optind++];
         if (optind < argc) {
                 fprintf(stderr, "claude-proxy replay: unexpected argument \"%s\"\n", argv[optind]);
                 return -1;
@@ -2063,6 +2051,9 @@ struct resend {
         struct ring *ring;
         struct replay_journal *live;
         struct event *drain_timer;
+        struct upstream_transfer *t; /* the request in flight, or NULL */
+        struct event *signals[2];    /* SIGINT, SIGTERM */
+        bool interrupted;
 };
 
 static void resend_drain(struct resend *rs)
@@ -2152,6 +2143,7 @@ static void on_resend_done(void *arg, struct upstream_transfer *t, const struct 
         struct resend_item *it = &rs->items[rs->current];
 
         (void)t;
+        rs->t = NULL;
         it->now->duration_ms = ms_since(&it->t0);
         it->now->ended = true;
         if (it->is_stream) {
@@ -2183,6 +2175,44 @@ static void on_server_drained(void *arg)
 
         event_del(rs->drain_timer);
         event_base_loopexit(rs->base, NULL);
+}
+
+/*
+ * Ctrl-C (or SIGTERM) during a re-send: nothing more is sent, the request in flight is cut off
+ * and reported as such, the proxy finishes its records (so the journal is whole), and the
+ * summary shows what was sent. A second signal quits at once.
+ */
+static void on_resend_signal(evutil_socket_t sig, short what, void *arg)
+{
+        struct resend *rs = arg;
+
+        (void)sig;
+        (void)what;
+        if (rs->interrupted) {
+                event_base_loopbreak(rs->base);
+                return;
+        }
+        rs->interrupted = true;
+        fprintf(stderr, "replay: interrupted; letting the proxy finish its records (again to "
+                        "quit at once)\n");
+        for (size_t i = rs->next; i < rs->n; i++) {
+                if (!rs->items[i].skipped) {
+                        rs->items[i].skipped = true;
+                        rs->items[i].skip_reason = "interrupted";
+                }
+        }
+        rs->next = rs->n;
+        if (rs->t != NULL) {
+                struct resend_item *it = &rs->items[rs->current];
+
+                upstream_cancel(rs->t);
+                rs->t = NULL;
+                it->now->duration_ms = ms_since(&it->t0);
+                it->now->failed = true;
+                it->transport_error = xstrdup("interrupted before the answer was complete");
+                /* Between requests a start is already scheduled; it finds nothing to send. */
+                resend_schedule_next(rs);
+        }
 }
 
 static void resend_start_next(evutil_socket_t fd, short what, void *arg)
@@ -2252,7 +2282,7 @@ static void resend_start_next(evutil_socket_t fd, short what, void *arg)
         sse_parser_init(&rs->sse, note_sse_event, it->now);
         clock_gettime(CLOCK_MONOTONIC, &it->t0);
         fprintf(stderr, "replay: %zu/%zu %s ...\n", rs->current + 1, rs->n, it->orig->id);
-        upstream_start(rs->client, &req, &resend_handlers, rs);
+        rs->t = upstream_start(rs->client, &req, &resend_handlers, rs);
         free((char *)req.url);
 }
 
@@ -2601,6 +2631,10 @@ static int resend(const struct replay_cli *cli, const struct replay_session *s)
         rs.drain_timer = event_new(rs.base, -1, EV_PERSIST, on_drain_tick, &rs);
         evtimer_add(rs.drain_timer, &drain_every);
         rs.client = upstream_new(rs.base);
+        rs.signals[0] = evsignal_new(rs.base, SIGINT, on_resend_signal, &rs);
+        rs.signals[1] = evsignal_new(rs.base, SIGTERM, on_resend_signal, &rs);
+        for (int i = 0; i < 2; i++)
+                event_add(rs.signals[i], NULL);
         fprintf(stderr,
                 "replay: sending %zu request%s of session %s through the proxy on "
                 "127.0.0.1:%d%s%s as session %s\n",
@@ -2609,6 +2643,8 @@ static int resend(const struct replay_cli *cli, const struct replay_session *s)
         resend_schedule_next(&rs);
         event_base_dispatch(rs.base);
 
+        for (int i = 0; i < 2; i++)
+                event_free(rs.signals[i]);
         upstream_free(rs.client);
         server_free(rs.server);
         resend_drain(&rs);
@@ -2621,24 +2657,57 @@ static int resend(const struct replay_cli *cli, const struct replay_session *s)
                rs.model != NULL ? " to " : "", rs.model != NULL ? rs.model : "",
                jdir != NULL ? "; journal: " : " (not journaled)", jdir != NULL ? jdir : "");
         print_resend_summary(stdout, &rs);
-        rc = rs.transport_failures > 0 ? 1 : 0;
+        rc = rs.interrupted ? 130 : rs.transport_failures > 0 ? 1 : 0;
         free(jdir);
         resend_fini(&rs);
         return rc;
 }
 
-int replay_main(int argc, char **argv)
+/*
+ * The journal file to read: path itself, or the newest journal file in it when it is a
+ * directory (the default journal directory when path is NULL). NULL with *cause when there is
+ * none; the caller frees the result.
+ */
+static char *journal_to_read(const char *path, char **cause)
 {
-        struct replay_cli cli;
+        char *dir = path != NULL ? xstrdup(path) : journal_default_dir();
+        struct journal_file *files;
+        struct stat st;
+        char *file = NULL;
+        size_t n;
+
+        if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+                if (path == NULL)
+                        *cause = xasprintf("no journal directory %s (give a journal FILE or "
+                                           "DIR)",
+                                           dir);
+                else
+                        file = dir; /* a file; opening it reports what is wrong */
+                if (file == NULL)
+                        free(dir);
+                return file;
+        }
+        n = journal_files(dir, 0, &files);
+        if (n == 0)
+                *cause = xasprintf("no journal files (YYYY-MM-DD.jsonl) in %s", dir);
+        else
+                file = xstrdup(files[n - 1].path);
+        for (size_t i = 0; i < n; i++)
+                free(files[i].path);
+        free(files);
+        free(dir);
+        return file;
+}
+
+/* Lists the journal cli names, or re-sends one of its sessions. */
+static int replay_file(const struct replay_cli *cli)
+{
         struct replay_journal *j = NULL;
         struct replay_session *s = NULL;
         char *cause = NULL;
         int rc;
 
-        if (replay_parse_cli(argc, argv, &cli) != 0)
-                return 2;
-        alloc_init_cjson();
-        if (replay_journal_load(cli.file, &j, &cause) != 0) {
+        if (replay_journal_load(cli->file, &j, &cause) != 0) {
                 fprintf(stderr, "claude-proxy replay: %s\n", cause);
                 free(cause);
                 return 1;
@@ -2647,30 +2716,52 @@ int replay_main(int argc, char **argv)
                 fprintf(stderr,
                         "claude-proxy replay: %s holds no journal records (%zu line%s "
                         "read); is it a claude-proxy journal?\n",
-                        cli.file, j->lines, j->lines == 1 ? "" : "s");
+                        cli->file, j->lines, j->lines == 1 ? "" : "s");
                 replay_journal_free(j);
                 return 1;
         }
-        if (cli.session != NULL && (s = pick_session(j, cli.session)) == NULL) {
+        if (cli->session != NULL && (s = pick_session(j, cli->session)) == NULL) {
                 replay_journal_free(j);
                 return 2;
         }
-        if (cli.resend && s == NULL) {
+        if (cli->resend && s == NULL) {
                 fprintf(stderr, "claude-proxy replay: --resend needs --session ID; the sessions "
                                 "are:\n");
                 list_session_ids(stderr, j);
                 replay_journal_free(j);
                 return 2;
         }
-        if (!cli.resend) {
-                replay_print_list(stdout, j, cli.file, s);
+        if (!cli->resend) {
+                replay_print_list(stdout, j, cli->file, s);
                 replay_journal_free(j);
                 return 0;
         }
         curl_global_init(CURL_GLOBAL_DEFAULT);
         signal(SIGPIPE, SIG_IGN);
-        rc = resend(&cli, s);
+        rc = resend(cli, s);
         curl_global_cleanup();
         replay_journal_free(j);
+        return rc;
+}
+
+int replay_main(int argc, char **argv)
+{
+        struct replay_cli cli;
+        char *file, *cause = NULL;
+        int rc;
+
+        if (replay_parse_cli(argc, argv, &cli) != 0)
+                return 2;
+        alloc_init_cjson();
+        if ((file = journal_to_read(cli.file, &cause)) == NULL) {
+                fprintf(stderr, "claude-proxy replay: %s\n", cause);
+                free(cause);
+                return 1;
+        }
+        if (cli.file == NULL || strcmp(cli.file, file) != 0)
+                fprintf(stderr, "replay: reading %s (the newest journal file there)\n", file);
+        cli.file = file;
+        rc = replay_file(&cli);
+        free(file);
         return rc;
 }

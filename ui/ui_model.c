@@ -113,8 +113,10 @@ static void take_config(struct ui_model *m, const cJSON *o)
                 u->model_name = dup_str(e, "model_name");
                 u->mode = dup_str(e, "mode");
                 u->api_base = dup_str(e, "api_base");
-                u->max_tokens = json_get_num(e, "max_tokens", &v) ? (long)v : 0;
-                u->max_input_tokens = json_get_num(e, "max_input_tokens", &v) ? (long)v : 0;
+                if (!json_get_long(e, "max_tokens", &u->max_tokens))
+                        u->max_tokens = 0;
+                if (!json_get_long(e, "max_input_tokens", &u->max_input_tokens))
+                        u->max_input_tokens = 0;
                 u->is_default = json_get_bool(e, "default", false);
                 if (cJSON_IsObject(price)) {
                         u->has_price = true;

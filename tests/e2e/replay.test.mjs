@@ -5,6 +5,7 @@
 // new side by side, while the journal links each re-sent request to its original (replay_of).
 
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -66,6 +67,7 @@ before(async () => {
       { model_id: 'm-tool', model_name: 'tool_oneshot' },
       { model_id: 'm-429', model_name: 'error_429' },
       { model_id: 'd-text', model_name: 'anthropic_text', direct: true },
+      { model_id: 'm-slow', model_name: 'slow' },
     ],
     settings: { max_retries: 0 },
   });
@@ -240,4 +242,67 @@ test('--resend to a direct model: the summary has the proxy\'s request ids, not 
     const row = r.stdout.split('\n').find((x) => x.includes(sent[4].id)).replace(/\s+/g, ' ');
     assert.ok(row.includes(cr[0].request), `${row} lacks ${cr[0].request}`);
     assert.match(row, /m-tool 200 tool_use 1 Write \d+\/\d+ \S+ \| d-text 200 end_turn - 12\/6 \S+ req_\S+ stop tools$/);
+  });
+
+test('replay DIR reads the newest journal file there; no FILE reads the default directory', T,
+  async () => {
+    const dir = path.dirname(journalFile);
+    const byFile = await replay([journalFile]);
+    const byDir = await replay([dir]);
+    assert.equal(byDir.code, 0, byDir.stderr);
+    assert.equal(byDir.stdout, byFile.stdout);
+    assert.match(byDir.stderr, new RegExp(`reading ${journalFile.replace(/[.]/g, '\\.')} ` +
+      '\\(the newest journal file there\\)'));
+
+    // No FILE: $XDG_STATE_HOME/claude-proxy/journal, here a copy with an older file beside it.
+    const state = tempDir('replay-state');
+    const jdir = path.join(state, 'claude-proxy', 'journal');
+    fs.mkdirSync(jdir, { recursive: true });
+    fs.writeFileSync(path.join(jdir, '2020-01-01.jsonl'), '');
+    fs.utimesSync(path.join(jdir, '2020-01-01.jsonl'), new Date(0), new Date(0));
+    fs.copyFileSync(journalFile, path.join(jdir, path.basename(journalFile)));
+    const byDefault = await replay([], { XDG_STATE_HOME: state });
+    assert.equal(byDefault.code, 0, byDefault.stderr);
+    assert.equal(byDefault.stdout.replace(/^\S+:/, ''), byFile.stdout.replace(/^\S+:/, ''));
+
+    const none = await replay([], { XDG_STATE_HOME: tempDir('replay-empty') });
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, /no journal directory .*claude-proxy\/journal \(give a journal FILE or DIR\)/);
+    const empty = await replay([tempDir('replay-nofiles')]);
+    assert.equal(empty.code, 1);
+    assert.match(empty.stderr, /no journal files \(YYYY-MM-DD\.jsonl\) in /);
+  });
+
+test('Ctrl-C during --resend stops it, reports what was sent, and the journal stays whole', T,
+  async () => {
+    const jdir = tempDir('replay-interrupted');
+    const env = { ...process.env, ANTHROPIC_API_KEY: REPLAY_KEY };
+    delete env.CLAUDE_PROXY_CONFIG;
+    const child = spawn(bin, ['replay', journalFile, '--session', SESSION, '--resend', '--model',
+      'm-slow', '--config', stack.proxy.config, '--journal', jdir], { env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    const exited = new Promise((resolve) => child.on('close', (code, signal) =>
+      resolve({ code, signal })));
+    // The first request is in flight once the slow fake has sent its first chunk.
+    const t0 = Date.now();
+    while (!/replay: 1\/4 /.test(stderr) && Date.now() - t0 < 20000)
+      await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 500));
+    child.kill('SIGINT');
+    const { code } = await exited;
+    assert.ok(Date.now() - t0 < 15000, 'it stopped well before the fake answered');
+    assert.equal(code, 130, `${stdout}\n${stderr}`);
+    assert.doesNotMatch(stderr, /Sanitizer|runtime error/);
+    assert.match(stderr, /interrupted; letting the proxy finish its records/);
+    assert.match(stdout, /#1 new: no answer: interrupted before the answer was complete/);
+    assert.equal((stdout.match(/not sent: interrupted/g) ?? []).length, 3, stdout);
+    // The interrupted request is in the new journal, ended, linked to its original.
+    const recs = journalRecords(jdir);
+    const req = recs.find((x) => x.kind === 'client_request' && x.replay_of);
+    assert.ok(req, 'the re-sent request was journaled');
+    assert.ok(recs.some((x) => x.kind === 'end' && x.request === req.request),
+      'and its end record was written before the command exited');
   });
