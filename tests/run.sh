@@ -31,10 +31,11 @@ export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 ctest --test-dir "$build" --output-on-failure -j"$(nproc)" "$@"
 
-# The lock-free ring and the shared payloads again under ThreadSanitizer, which cannot share a
-# build with ASan; only the tests of what crosses threads.
+# The lock-free ring, the shared payloads and the recorder again under ThreadSanitizer, which
+# cannot share a build with ASan; only the tests of what crosses threads.
 tsan="$here/build-tsan"
+tsan_tests=(test_ring test_record test_recorder)
 cmake -S . -B "$tsan" -DTSAN=ON -DWERROR=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
-cmake --build "$tsan" -j"$(nproc)" --target test_ring test_record
+cmake --build "$tsan" -j"$(nproc)" --target "${tsan_tests[@]}"
 export TSAN_OPTIONS="halt_on_error=1"
-ctest --test-dir "$tsan" -R 'test_ring|test_record' --output-on-failure
+ctest --test-dir "$tsan" -R "^($(IFS='|'; echo "${tsan_tests[*]}"))\$" --output-on-failure
