@@ -76,7 +76,7 @@ static void usage(FILE *f)
         fprintf(f,
                 "usage: claude-proxy [--config FILE] [-p|--port N] [--host ADDR] [-d|--debug]\n"
                 "                    [--journal DIR | --no-journal] [--tui] [--version] [--help]\n"
-                "       claude-proxy replay FILE [--session ID --resend [--model MODEL_ID]]\n"
+                "       claude-proxy replay [FILE|DIR] [--session ID --resend [--model MODEL_ID]]\n"
                 "\n"
                 "Serves the Anthropic Messages API to Claude Code and other clients and\n"
                 "translates it for OpenAI-compatible providers (or passes it through to\n"
