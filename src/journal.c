@@ -115,7 +115,10 @@ static int by_mtime(const void *a, const void *b)
         return (x->mtime > y->mtime) - (x->mtime < y->mtime);
 }
 
-/* Removes the oldest journal files while the directory holds more than max_total. */
+/* Removes the oldest journal files while the directory holds more than max_total. A file counts
+ * with what it takes on disk: a file closed on a new day keeps the blocks reserved past its end
+ * (see reserve; giving them back would mean truncating a file another proxy may be appending
+ * to), and the cap is about the disk. */
 static void enforce_total(struct journal *j, const char *current)
 {
         DIR *d = opendir(j->dir);
@@ -137,8 +140,10 @@ static void enforce_total(struct journal *j, const char *current)
                 files = xrealloc(files, (n + 1) * sizeof *files);
                 snprintf(files[n].name, sizeof files[n].name, "%s", e->d_name);
                 files[n].mtime = st.st_mtime;
-                files[n].size = st.st_size;
-                total += st.st_size;
+                files[n].size = (long long)st.st_blocks * 512 > (long long)st.st_size
+                                    ? (long long)st.st_blocks * 512
+                                    : (long long)st.st_size;
+                total += files[n].size;
                 n++;
         }
         closedir(d);

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -241,12 +242,52 @@ static void test_unusable_dir(void **state)
         free(cause);
 }
 
+/* The total cap counts disk blocks: an old file that is small but holds blocks reserved past its
+ * end (as a file closed on a new day keeps them) is removed once the blocks exceed the cap. */
+static void test_total_cap_counts_blocks(void **state)
+{
+        char *dir = temp_dir();
+        struct journal_settings js = {dir, 64 * 1024, 1024 * 1024, 4096};
+        char old[1024];
+        struct journal *j;
+        struct recorder r;
+        struct stat st;
+        char *cause = NULL;
+        int fd;
+
+        (void)state;
+        snprintf(old, sizeof old, "%s/2020-01-01.jsonl", dir);
+        fd = open(old, O_WRONLY | O_CREAT, 0600);
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, "{}\n", 3), 3);
+        if (fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, 4 << 20) != 0) {
+                close(fd); /* a file system without fallocate: nothing to count */
+                remove_tree(dir);
+                free(dir);
+                skip();
+        }
+        close(fd);
+        assert_int_equal(stat(old, &st), 0);
+        assert_int_equal(st.st_size, 3);
+        assert_true((long long)st.st_blocks * 512 >= 4 << 20);
+        j = journal_new(&js, &cause);
+        assert_non_null(j);
+        recorder_init(&r);
+        recorder_add_sink(&r, "journal", journal_ring(j));
+        emit_n(&r, 10, 100);
+        journal_free(j);
+        assert_int_not_equal(stat(old, &st), 0); /* 3 bytes long, 4 MiB on disk: removed */
+        remove_tree(dir);
+        free(dir);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_lines_and_permissions),
             cmocka_unit_test(test_rotation_and_total_cap),
             cmocka_unit_test(test_drops_are_reported),
+            cmocka_unit_test(test_total_cap_counts_blocks),
             cmocka_unit_test(test_unusable_dir),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
