@@ -13,7 +13,7 @@
 #   6. idle RSS and time from exec to answering GET /health, median of 20 starts (client.mjs)
 #   7. the journal's cost (issue 4): two fresh proxies from the same binary, one with the default
 #      journal and one with --no-journal, under the same wrk loads taken in turns (on, off, on,
-#      off): throughput at concurrency 32 (small, 50-chunk streams) and a 50-chunk stream's
+#      off, ... AB_ROUNDS times each): throughput at concurrency 32 (small, 50-chunk streams) and a 50-chunk stream's
 #      latency at concurrency 1
 #   8. the inspector open under load (issue 5): a proxy with --tui in a detached tmux (private
 #      socket, 120x40) against a fresh headless one, in turns: 500 requests per second of
@@ -25,6 +25,8 @@
 #   bench/run.sh                  the whole run (~3.5 minutes)
 #   DURATION=3 bench/run.sh       shorter wrk runs, for trying changes
 #   NO_RESULTS=1 bench/run.sh     print only; leave RESULTS.md alone
+#   AB_ROUNDS=4 bench/run.sh      four runs each way in the A/B comparisons of 7 and 8 (default
+#                                 2), for ratios close to their targets
 #   SRC=DIR BUILD=DIR2 bench/run.sh   build the tree in DIR (e.g. a `git archive HEAD` export, when
 #                                 others' uncommitted work is in this one) into DIR2; SRC_REV
 #                                 names its revision in the results
@@ -34,8 +36,10 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SRC=${SRC:-$ROOT}
 BUILD=${BUILD:-$ROOT/build-bench}
 DURATION=${DURATION:-10}
-# The A/B runs of 7 and 8 are shorter and taken twice each way, in turns.
+# The A/B runs of 7 and 8 are shorter and taken AB_ROUNDS times each way, in turns; the ratios
+# move by about 5 % from run to run on a 2-core machine, so more rounds give a steadier mean.
 AB_SECS=${AB_SECS:-$(((DURATION + 1) / 2))}
+AB_ROUNDS=${AB_ROUNDS:-2}
 AB_LAT_SECS=${AB_LAT_SECS:-$(((DURATION + 3) / 4))}
 RATE=${RATE:-500}
 RATE_SECS=${RATE_SECS:-$(((DURATION + 1) / 2))}
@@ -341,13 +345,13 @@ done
 [ -n "$(find "$WORK/state-on" -name '*.jsonl' -size +0 2>/dev/null)" ] ||
         die "the journal-on proxy wrote no journal under $WORK/state-on"
 for kind in small stream50; do
-        for round in 1 2; do
+        for ((round = 1; round <= AB_ROUNDS; round++)); do
                 load "jon_${kind}_$round" "$JON_URL/v1/messages" "$WORK/anthropic-$kind.json" 32 "$AB_SECS" "$JON_PID"
                 load "joff_${kind}_$round" "$JOFF_URL/v1/messages" "$WORK/anthropic-$kind.json" 32 "$AB_SECS" "$JOFF_PID"
         done
 done
 load direct_c1_stream50 "$DIRECT/v1/chat/completions" "$WORK/openai-stream50.json" 1 "$AB_LAT_SECS"
-for round in 1 2; do
+for ((round = 1; round <= AB_ROUNDS; round++)); do
         load "jon_c1_$round" "$JON_URL/v1/messages" "$WORK/anthropic-stream50.json" 1 "$AB_LAT_SECS" "$JON_PID"
         load "joff_c1_$round" "$JOFF_URL/v1/messages" "$WORK/anthropic-stream50.json" 1 "$AB_LAT_SECS" "$JOFF_PID"
 done
@@ -401,7 +405,7 @@ for round in 1 2; do
 done
 screen >"$WORK/tui-after-rate.txt"
 for kind in small stream50; do
-        for round in 1 2; do
+        for ((round = 1; round <= AB_ROUNDS; round++)); do
                 load "hl_${kind}_$round" "$HL_URL/v1/messages" "$WORK/anthropic-$kind.json" 32 "$AB_SECS" "$HL_PID"
                 load "tui_${kind}_$round" "$TUI_URL/v1/messages" "$WORK/anthropic-$kind.json" 32 "$AB_SECS" "$TUI_PID"
         done
@@ -530,8 +534,17 @@ TABLE=$WORK/table.md
 # ---- report: 7 and 8 ---------------------------------------------------------------------------
 
 # mean2 PREFIX KEY: the mean of KEY over the wrk runs PREFIX_1 and PREFIX_2; both2: "a, b".
-mean2() { calc "($(kv "$WORK/${1}_1.wrk" "$2") + $(kv "$WORK/${1}_2.wrk" "$2")) / 2" 0; }
-both2() { echo "$(calc "$(kv "$WORK/${1}_1.wrk" "$2")" 0), $(calc "$(kv "$WORK/${1}_2.wrk" "$2")" 0)"; }
+# The mean of an A/B measurement over its rounds, and every round's value.
+mean2() {
+        local sum=0 r
+        for ((r = 1; r <= AB_ROUNDS; r++)); do sum=$(calc "$sum + $(kv "$WORK/${1}_$r.wrk" "$2")" 3); done
+        calc "$sum / $AB_ROUNDS" 0
+}
+both2() {
+        local out= r
+        for ((r = 1; r <= AB_ROUNDS; r++)); do out+="${out:+, }$(calc "$(kv "$WORK/${1}_$r.wrk" "$2")" 0)"; done
+        echo "$out"
+}
 pct() { calc "100 * $1 / $2" 0; }
 rk() { kv "$WORK/$1.rate" "$2"; }
 rmean() { calc "($(rk "${1}_1" "$2") + $(rk "${1}_2" "$2")) / 2" "${3:-0}"; }
@@ -539,7 +552,9 @@ cmean() { calc "($(cpu_of "${1}_1" "$2") + $(cpu_of "${1}_2" "$2")) / 2" 1; }
 AB_ERRORS=0
 for r in jon_small joff_small jon_stream50 joff_stream50 jon_c1 joff_c1 hl_small tui_small \
         hl_stream50 tui_stream50; do
-        AB_ERRORS=$((AB_ERRORS + $(errs "${r}_1") + $(errs "${r}_2")))
+        for ((round = 1; round <= AB_ROUNDS; round++)); do
+                AB_ERRORS=$((AB_ERRORS + $(errs "${r}_$round")))
+        done
 done
 RATE_FAILED=0
 for r in hl_rate_1 hl_rate_2 tui_rate_1 tui_rate_2; do
@@ -556,7 +571,7 @@ U_SMALL=$(pct "$(mean2 tui_small rps)" "$(mean2 hl_small rps)")
 U_STREAM=$(pct "$(mean2 tui_stream50 rps)" "$(mean2 hl_stream50 rps)")
 {
         echo
-        echo "Journal on vs off (issue 4): two fresh proxies of the same binary, the default journal against \`--no-journal\`; wrk runs of ${AB_SECS} s (${AB_LAT_SECS} s at c=1) taken on, off, on, off; mean of the two (each run in brackets)."
+        echo "Journal on vs off (issue 4): two fresh proxies of the same binary, the default journal against \`--no-journal\`; wrk runs of ${AB_SECS} s (${AB_LAT_SECS} s at c=1) taken in turns, ${AB_ROUNDS} each way; the mean (each run in brackets)."
         echo
         echo "| measurement | journal off | journal on | on / off | target | met |"
         echo "|---|---|---|---|---|---|"
@@ -574,7 +589,7 @@ U_STREAM=$(pct "$(mean2 tui_stream50 rps)" "$(mean2 hl_stream50 rps)")
                 "$(per_req_us joff_small_1 proxy_cpu_s)" "$(per_req_us joff_stream50_1 proxy_cpu_s)" \
                 "$(per_req_us jon_small_1 proxy_cpu_s)" "$(per_req_us jon_stream50_1 proxy_cpu_s)"
         echo
-        echo "The inspector open under load (issue 5): \`--tui\` in a detached tmux session (120x40, private socket) against a fresh headless proxy, both with the default journal, in turns. Paced: ${RATE} requests/s of 50-chunk streams for ${RATE_SECS} s, open loop (client.mjs rate; latency from the moment each request was due), twice each way. Saturation: wrk c=32, ${AB_SECS} s, twice each way."
+        echo "The inspector open under load (issue 5): \`--tui\` in a detached tmux session (120x40, private socket) against a fresh headless proxy, both with the default journal, in turns. Paced: ${RATE} requests/s of 50-chunk streams for ${RATE_SECS} s, open loop (client.mjs rate; latency from the moment each request was due), twice each way. Saturation: wrk c=32, ${AB_SECS} s, ${AB_ROUNDS} times each way."
         echo
         echo "| measurement | headless | --tui | --tui / headless | target | met |"
         echo "|---|---|---|---|---|---|"
