@@ -626,7 +626,7 @@ elif [ -n "$(git -C "$ROOT" status --porcelain -- src ui tests/fake_upstream.c 2
 fi
 FACTS=$WORK/facts.md
 {
-        echo "Command: \`bench/run.sh\` (from the repository root; DURATION=$DURATION s per throughput run)."
+        echo "Command: \`bench/run.sh\` (from the repository root; DURATION=$DURATION s per throughput run, AB_ROUNDS=$AB_ROUNDS runs each way in the A/B comparisons)."
         echo
         echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); revision: $REV"
         echo "- machine: $(nproc) cores, $(sed -nE 's/^model name\s*:\s*//p' /proc/cpuinfo | head -1), Linux $(uname -r)"
