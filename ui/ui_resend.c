@@ -21,6 +21,17 @@ struct job {
         char *url, *body, *id, *version, *beta, *session;
 };
 
+static void job_free(struct job *j)
+{
+        free(j->url);
+        free(j->body);
+        free(j->id);
+        free(j->version);
+        free(j->beta);
+        free(j->session);
+        free(j);
+}
+
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static char done_msg[512];
 static int have_msg;
@@ -87,13 +98,7 @@ static void *run(void *arg)
         have_msg = 1;
         running--;
         pthread_mutex_unlock(&lock);
-        free(j->url);
-        free(j->body);
-        free(j->id);
-        free(j->version);
-        free(j->beta);
-        free(j->session);
-        free(j);
+        job_free(j);
         return NULL;
 }
 
@@ -148,13 +153,7 @@ int ui_resend_start(const char *listen, const struct replay_request *r, const ch
                 pthread_mutex_unlock(&lock);
                 pthread_attr_destroy(&attr);
                 snprintf(msg, msgsz, "cannot start the re-send thread");
-                free(j->url);
-                free(j->body);
-                free(j->id);
-                free(j->version);
-                free(j->beta);
-                free(j->session);
-                free(j);
+                job_free(j);
                 return -1;
         }
         pthread_attr_destroy(&attr);
