@@ -23,18 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define DAY FIXTURES_DIR "/journal/2026-11-25.jsonl"
-
-#define SA "d94bd562-04da-46a4-8e94-685c787c5bf0"
-#define SB "conn-3"
-#define SC "7f3e0c11-9a2b-4c55-8d10-2b7c1e6f0a99"
-#define A1 "req_A1streamedToolUse000001"
-#define A2 "req_A2retried000000000000001"
-#define A3 "req_A3countTokens0000000001"
-#define A4 "req_A4cutShort000000000001"
-#define B1 "req_B1rateLimited0000000001"
-#define B2 "req_B2badRequest0000000001"
-#define C1 "req_C1replayOfA1000000000001"
+#include "journal_fixture.h"
 
 static struct replay_journal *load(const char *path)
 {

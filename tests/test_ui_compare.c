@@ -18,10 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DAY FIXTURES_DIR "/journal/2026-11-25.jsonl"
-#define A1  "req_A1streamedToolUse000001"
-#define B1  "req_B1rateLimited0000000001"
-#define C1  "req_C1replayOfA1000000000001"
+#include "journal_fixture.h"
 
 static void add_line(void *arg, const char *line, size_t n)
 {

@@ -17,14 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DAY FIXTURES_DIR "/journal/2026-11-25.jsonl"
-#define A1  "req_A1streamedToolUse000001"
-#define A2  "req_A2retried000000000000001"
-#define A3  "req_A3countTokens0000000001"
-#define A4  "req_A4cutShort000000000001"
-#define B1  "req_B1rateLimited0000000001"
-#define B2  "req_B2badRequest0000000001"
-#define C1  "req_C1replayOfA1000000000001"
+#include "journal_fixture.h"
 
 static void add_line(void *arg, const char *line, size_t n)
 {
