@@ -35,6 +35,7 @@
 
 #define MAX_UPSTREAM_BODY (64L * 1024 * 1024)
 #define DEBUG_BODY_MAX    ((size_t)1 << 20)
+#define FLUSH_NOW_BYTES   (16 * 1024) /* stream events written at once past this (flush_soon) */
 
 struct exchange {
         struct server *s;
@@ -242,7 +243,6 @@ static void flush_out(struct exchange *ex)
  * still in the same loop turn: no added latency, one system call per read instead of one per
  * event.
  */
-#define FLUSH_NOW_BYTES (16 * 1024)
 static void flush_soon(struct exchange *ex)
 {
         /* curl keeps reading while the upstream keeps sending: past this much, write now
