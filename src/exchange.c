@@ -472,15 +472,33 @@ static int on_data(void *arg, struct upstream_transfer *t, const char *p, size_t
         return st == XLATE_STREAM_FAILED;
 }
 
+/* The client's whole answer, translated into b. */
+static void send_whole(struct exchange *ex, struct buf *b)
+{
+        debug_keep(ex, &ex->dbg_client, b->data, b->len);
+        trace_client_response(&ex->trace, 200, b->data, b->len, true);
+        ex->final_status = 200;
+        evhttp_connection_set_closecb(ex->conn, NULL, NULL);
+        server_send_json(ex->req, 200, b, ex->trace.request_id);
+        ex->req = NULL;
+        ex->answered = true;
+}
+
 /* A complete non-streamed 2xx answer: translate it and answer in the client's form. */
 static void answer_whole(struct exchange *ex)
 {
         char *cause = NULL;
-        cJSON *completion =
-            json_parse(ex->acc.data != NULL ? ex->acc.data : "", ex->acc.len, &cause);
-        cJSON *msg = NULL;
+        cJSON *completion, *msg = NULL;
         struct buf b;
 
+        buf_init(&b);
+        if (!ex->client_stream &&
+            xlate_response_plain(buf_str(&ex->acc), ex->acc.len, &ex->reply, &ex->result, &b)) {
+                send_whole(ex, &b);
+                buf_fini(&b);
+                return;
+        }
+        completion = json_parse(buf_str(&ex->acc), ex->acc.len, &cause);
         if (completion != NULL)
                 msg = xlate_response(completion, &ex->reply, &ex->result, &cause);
         cJSON_Delete(completion);
@@ -489,22 +507,16 @@ static void answer_whole(struct exchange *ex)
                 answer_error(ex, "upstream", 502, "api_error", m);
                 free(m);
                 free(cause);
+                buf_fini(&b);
                 return;
         }
-        buf_init(&b);
         if (ex->client_stream) {
                 start_client_stream(ex);
                 xlate_stream_from_message(msg, &ex->out);
                 end_client_stream(ex);
         } else {
                 json_append(&b, msg);
-                debug_keep(ex, &ex->dbg_client, b.data, b.len);
-                trace_client_response(&ex->trace, 200, b.data, b.len, true);
-                ex->final_status = 200;
-                evhttp_connection_set_closecb(ex->conn, NULL, NULL);
-                server_send_json(ex->req, 200, &b, ex->trace.request_id);
-                ex->req = NULL;
-                ex->answered = true;
+                send_whole(ex, &b);
         }
         buf_fini(&b);
         cJSON_Delete(msg);

@@ -339,3 +339,23 @@ bool jscan_string(const struct jscan_value *v, struct buf *out)
         }
         return true;
 }
+
+bool jscan_long(const struct jscan_value *v, long *out)
+{
+        size_t i = 0;
+        long x = 0;
+
+        if (v->type != JSCAN_NUMBER || v->n == 0)
+                return false;
+        if (v->p[0] == '-')
+                i = 1;
+        if (v->n - i == 0 || v->n - i > 15)
+                return false;
+        for (; i < v->n; i++) {
+                if (v->p[i] < '0' || v->p[i] > '9')
+                        return false;
+                x = x * 10 + (v->p[i] - '0');
+        }
+        *out = v->p[0] == '-' ? -x : x;
+        return true;
+}

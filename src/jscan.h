@@ -66,4 +66,32 @@ static inline bool jscan_is(const struct jscan_value *v, const char *s)
  */
 bool jscan_string(const struct jscan_value *v, struct buf *out);
 
+/* A plain integer of at most 15 digits (no fraction or exponent) into *out; false otherwise,
+ * so that a caller can leave anything else to cJSON's reading of numbers. */
+bool jscan_long(const struct jscan_value *v, long *out);
+
+/* The helpers of a fast path that picks members out of an object. */
+
+/* Keeps v in *slot; false when the slot is taken: a duplicate member, where cJSON's lookup
+ * would pick the first and a fast path should not guess. */
+static inline bool jscan_take(struct jscan_value *slot, const struct jscan_value *v)
+{
+        if (slot->type != JSCAN_NONE)
+                return false;
+        *slot = *v;
+        return true;
+}
+
+static inline bool jscan_absent_or_null(const struct jscan_value *v)
+{
+        return v->type == JSCAN_NONE || v->type == JSCAN_NULL;
+}
+
+/* Appends the decoded string to out when v is a string, and nothing otherwise; false only when
+ * v is a string jscan_string cannot decode. */
+static inline bool jscan_decode(const struct jscan_value *v, struct buf *out)
+{
+        return v->type != JSCAN_STRING || jscan_string(v, out);
+}
+
 #endif

@@ -160,7 +160,7 @@ bool json_get_bool(const cJSON *obj, const char *key, bool dflt)
  * which made printing most of a small request's JSON cost. Integers, nearly every number in
  * this traffic, are written directly; any other number is left to cJSON itself.
  */
-static void print_string(struct buf *b, const char *s)
+void json_append_cstr(struct buf *b, const char *s)
 {
         /* The two-character escapes cJSON uses; any other byte below 32 becomes \u00XX. */
         static const char short_escape[32 + 1] = {
@@ -229,7 +229,7 @@ static bool print_value(struct buf *b, const cJSON *item)
         case cJSON_Number:
                 return print_number(b, item);
         case cJSON_String:
-                print_string(b, item->valuestring);
+                json_append_cstr(b, item->valuestring);
                 return true;
         case cJSON_Raw:
                 if (item->valuestring == NULL)
@@ -249,7 +249,7 @@ static bool print_value(struct buf *b, const cJSON *item)
         case cJSON_Object:
                 buf_putc(b, '{');
                 for (it = item->child; it != NULL; it = it->next) {
-                        print_string(b, it->string);
+                        json_append_cstr(b, it->string);
                         buf_putc(b, ':');
                         if (!print_value(b, it))
                                 return false;

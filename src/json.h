@@ -30,7 +30,11 @@ cJSON *json_get(const cJSON *obj, const char *key);
 char *json_print(const cJSON *item);
 /* Appends the compact serialisation of item. */
 void json_append(struct buf *b, const cJSON *item);
-/* Appends s as a quoted JSON string (n bytes; invalid UTF-8 becomes U+FFFD). */
+/* Appends the NUL-terminated s as a quoted JSON string, as json_append prints a cJSON string:
+ * its bytes as they are, escaping only what JSON requires. */
+void json_append_cstr(struct buf *b, const char *s);
+/* Appends s as a quoted JSON string (n bytes; invalid UTF-8 becomes U+FFFD), for the journal,
+ * whose lines must be valid UTF-8 whatever passed through. */
 void json_append_string(struct buf *b, const char *s, size_t n);
 
 /*

@@ -12,6 +12,7 @@
 #include "buf.h"
 #include "ids.h"
 #include "json.h"
+#include "jscan.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -163,19 +164,55 @@ const char *xlate_response_stop_reason(const char *finish_reason, bool any_tool,
         return "end_turn";
 }
 
-static long num_or(const cJSON *obj, const char *key, long dflt)
+/*
+ * The OpenAI usage members the mapping reads, wherever they were read from (a cJSON tree, or
+ * jscan spans on the fast path): -1 for a member that is missing, not a number or negative.
+ */
+enum { U_PROMPT, U_COMPLETION, U_INPUT, U_OUTPUT, U_HIT, U_CACHED, U_COUNT };
+enum { D_CACHED, D_WRITE, D_COUNT };
+static const char *const usage_keys[U_COUNT] = {
+    "prompt_tokens", "completion_tokens", "input_tokens", "output_tokens",
+    /* DeepSeek's, and Moonshot's (Kimi) beside prompt_tokens */
+    "prompt_cache_hit_tokens", "cached_tokens"};
+static const char *const details_keys[D_COUNT] = {"cached_tokens", "cache_write_tokens"};
+
+struct usage_members {
+        long top[U_COUNT];
+        long details[D_COUNT]; /* prompt_tokens_details */
+};
+
+static long first_of(long a, long b)
+{
+        return a >= 0 ? a : b >= 0 ? b : 0;
+}
+
+static void usage_from_members(const struct usage_members *m, struct usage *u)
+{
+        long prompt = first_of(m->top[U_PROMPT], m->top[U_INPUT]);
+        long read = m->details[D_CACHED] > 0 ? m->details[D_CACHED] : 0;
+        long write = m->details[D_WRITE] > 0 ? m->details[D_WRITE] : 0;
+
+        if (read == 0)
+                read = m->top[U_HIT] > 0 ? m->top[U_HIT] : 0;
+        if (read == 0)
+                read = m->top[U_CACHED] > 0 ? m->top[U_CACHED] : 0;
+        u->cache_read = read;
+        u->cache_write = write;
+        u->input = prompt - read - write > 0 ? prompt - read - write : 0;
+        u->output = first_of(m->top[U_COMPLETION], m->top[U_OUTPUT]);
+}
+
+static long member_or_none(const cJSON *obj, const char *key)
 {
         long v;
 
-        if (!json_get_long(obj, key, &v) || v < 0)
-                return dflt;
-        return v;
+        return json_get_long(obj, key, &v) && v >= 0 ? v : -1;
 }
 
 bool xlate_response_usage(const cJSON *openai_usage, struct usage *u)
 {
         const cJSON *details;
-        long prompt, read, write;
+        struct usage_members m;
 
         if (!cJSON_IsObject(openai_usage))
                 return false;
@@ -183,19 +220,12 @@ bool xlate_response_usage(const cJSON *openai_usage, struct usage *u)
             json_get(openai_usage, "completion_tokens") == NULL &&
             json_get(openai_usage, "input_tokens") == NULL)
                 return false;
-        prompt = num_or(openai_usage, "prompt_tokens", num_or(openai_usage, "input_tokens", 0));
         details = json_get(openai_usage, "prompt_tokens_details");
-        read = num_or(details, "cached_tokens", 0);
-        if (read == 0)
-                read = num_or(openai_usage, "prompt_cache_hit_tokens", 0);
-        if (read == 0) /* Moonshot (Kimi) reports it beside prompt_tokens */
-                read = num_or(openai_usage, "cached_tokens", 0);
-        write = num_or(details, "cache_write_tokens", 0);
-        u->cache_read = read;
-        u->cache_write = write;
-        u->input = prompt - read - write > 0 ? prompt - read - write : 0;
-        u->output =
-            num_or(openai_usage, "completion_tokens", num_or(openai_usage, "output_tokens", 0));
+        for (int i = 0; i < U_COUNT; i++)
+                m.top[i] = member_or_none(openai_usage, usage_keys[i]);
+        for (int i = 0; i < D_COUNT; i++)
+                m.details[i] = member_or_none(details, details_keys[i]);
+        usage_from_members(&m, u);
         return true;
 }
 
@@ -401,4 +431,180 @@ cJSON *xlate_response(const cJSON *completion, const struct xlate_reply_opts *op
                 cJSON_AddNullToObject(answer, "stop_sequence");
         cJSON_AddItemToObject(answer, "usage", usage_json(&res->usage));
         return answer;
+}
+
+/* Fast path. */
+
+/* Reads the usage members of an OpenAI usage object; false when the fast path should leave it
+ * to xlate_response (a number cJSON would read differently, a duplicate). *present as in
+ * xlate_response_usage: the object has one of the members that make it usable. */
+static bool plain_usage(const struct jscan_value *usage, struct usage_members *m, bool *present)
+{
+        struct jscan_value k, v, top[U_COUNT] = {0}, det[D_COUNT] = {0}, details = {0};
+        size_t pos = 0;
+
+        while (jscan_member(usage, &pos, &k, &v)) {
+                if (memchr(k.p, '\\', k.n) != NULL)
+                        return false;
+                for (int i = 0; i < U_COUNT; i++)
+                        if (jscan_is(&k, usage_keys[i]) && !jscan_take(&top[i], &v))
+                                return false;
+                if (jscan_is(&k, "prompt_tokens_details") && !jscan_take(&details, &v))
+                        return false;
+        }
+        pos = 0;
+        while (details.type == JSCAN_OBJECT && jscan_member(&details, &pos, &k, &v)) {
+                if (memchr(k.p, '\\', k.n) != NULL)
+                        return false;
+                for (int i = 0; i < D_COUNT; i++)
+                        if (jscan_is(&k, details_keys[i]) && !jscan_take(&det[i], &v))
+                                return false;
+        }
+        for (int i = 0; i < U_COUNT + D_COUNT; i++) {
+                const struct jscan_value *val = i < U_COUNT ? &top[i] : &det[i - U_COUNT];
+                long *out = i < U_COUNT ? &m->top[i] : &m->details[i - U_COUNT];
+
+                *out = -1;
+                if (val->type == JSCAN_NUMBER && !jscan_long(val, out))
+                        return false;
+                if (*out < 0)
+                        *out = -1;
+        }
+        *present = top[U_PROMPT].type != JSCAN_NONE || top[U_COMPLETION].type != JSCAN_NONE ||
+                   top[U_INPUT].type != JSCAN_NONE;
+        return true;
+}
+
+/* Appends ,"key":"value". */
+static void put_member(struct buf *b, const char *key, const char *v)
+{
+        buf_putc(b, ',');
+        json_append_cstr(b, key);
+        buf_putc(b, ':');
+        json_append_cstr(b, v);
+}
+
+bool xlate_response_plain(const char *p, size_t n, const struct xlate_reply_opts *opts,
+                          struct xlate_result *res, struct buf *out)
+{
+        struct jscan_value root, k, v, first = {0};
+        struct jscan_value choices = {0}, usage = {0}, error = {0};
+        struct jscan_value msg = {0}, finish = {0}, matched = {0};
+        struct jscan_value content = {0}, refusal = {0}, rc = {0}, reasoning = {0}, other = {0};
+        struct usage_members m;
+        bool have_usage = false;
+        struct buf thinking, text;
+        size_t pos = 0;
+        uint64_t rng = opts->seed;
+        char id[64], reason[32] = "";
+
+        if (!jscan_parse(p, n, &root) || root.type != JSCAN_OBJECT)
+                return false;
+        while (jscan_member(&root, &pos, &k, &v)) {
+                if (memchr(k.p, '\\', k.n) != NULL)
+                        return false;
+                if ((jscan_is(&k, "choices") && !jscan_take(&choices, &v)) ||
+                    (jscan_is(&k, "usage") && !jscan_take(&usage, &v)) ||
+                    (jscan_is(&k, "error") && !jscan_take(&error, &v)))
+                        return false;
+        }
+        if (!jscan_absent_or_null(&error) || choices.type != JSCAN_ARRAY)
+                return false;
+        pos = 0;
+        if (!jscan_element(&choices, &pos, &first) || first.type != JSCAN_OBJECT)
+                return false;
+        pos = 0;
+        while (jscan_member(&first, &pos, &k, &v)) {
+                if (memchr(k.p, '\\', k.n) != NULL)
+                        return false;
+                if ((jscan_is(&k, "message") && !jscan_take(&msg, &v)) ||
+                    (jscan_is(&k, "finish_reason") && !jscan_take(&finish, &v)) ||
+                    (jscan_is(&k, "stop_reason") && !jscan_take(&matched, &v)))
+                        return false;
+        }
+        /* A matched stop sequence (vLLM) is the full path's business. */
+        if (msg.type != JSCAN_OBJECT || matched.type == JSCAN_STRING)
+                return false;
+        pos = 0;
+        while (jscan_member(&msg, &pos, &k, &v)) {
+                if (memchr(k.p, '\\', k.n) != NULL)
+                        return false;
+                if ((jscan_is(&k, "content") && !jscan_take(&content, &v)) ||
+                    (jscan_is(&k, "refusal") && !jscan_take(&refusal, &v)) ||
+                    (jscan_is(&k, "reasoning_content") && !jscan_take(&rc, &v)) ||
+                    (jscan_is(&k, "reasoning") && !jscan_take(&reasoning, &v)))
+                        return false;
+                /* Tool calls, reasoning signatures and content parts take the full path. */
+                if ((jscan_is(&k, "tool_calls") || jscan_is(&k, "function_call") ||
+                     jscan_is(&k, "reasoning_details")) &&
+                    (!jscan_take(&other, &v) || v.type != JSCAN_NULL))
+                        return false;
+        }
+        if (content.type == JSCAN_ARRAY || refusal.type == JSCAN_ARRAY)
+                return false;
+        if (usage.type == JSCAN_OBJECT && !plain_usage(&usage, &m, &have_usage))
+                return false;
+        if (finish.type == JSCAN_STRING) {
+                if (finish.n - 2 >= sizeof reason || memchr(finish.p, '\\', finish.n) != NULL)
+                        return false;
+                memcpy(reason, finish.p + 1, finish.n - 2);
+                reason[finish.n - 2] = '\0';
+        }
+
+        /* Thinking (reasoning_content, else reasoning), then the text (content, else refusal),
+         * decoded before anything is written. */
+        buf_init(&thinking);
+        buf_init(&text);
+        if (!jscan_decode(&rc, &thinking) ||
+            (thinking.len == 0 && !jscan_decode(&reasoning, &thinking)) ||
+            !jscan_decode(&content, &text) || (text.len == 0 && !jscan_decode(&refusal, &text)))
+                goto full;
+
+        memset(res, 0, sizeof *res);
+        snprintf(res->stop_reason, sizeof res->stop_reason, "%s",
+                 xlate_response_stop_reason(reason, false, NULL, NULL,
+                                            opts->content_filter_end_turn, NULL));
+        if (have_usage) {
+                usage_from_members(&m, &res->usage);
+        } else {
+                size_t out_bytes = thinking.len + text.len;
+
+                res->usage_estimated = true;
+                res->usage.input = opts->input_estimate;
+                res->usage.output = out_bytes / 4 > 0 ? (long)(out_bytes / 4) : 1;
+        }
+        ids_random(id, sizeof id, "msg_", &rng);
+        buf_puts(out, "{\"id\":");
+        json_append_cstr(out, id);
+        buf_puts(out, ",\"type\":\"message\",\"role\":\"assistant\"");
+        put_member(out, "model", opts->model != NULL ? opts->model : "");
+        buf_puts(out, ",\"content\":[");
+        if (thinking.len > 0) {
+                buf_puts(out, "{\"type\":\"thinking\"");
+                put_member(out, "thinking", buf_str(&thinking));
+                buf_puts(out, ",\"signature\":\"\"}");
+        }
+        if (text.len > 0) {
+                buf_puts(out, thinking.len > 0 ? ",{\"type\":\"text\"" : "{\"type\":\"text\"");
+                put_member(out, "text", buf_str(&text));
+                buf_putc(out, '}');
+        }
+        buf_putc(out, ']');
+        put_member(out, "stop_reason", res->stop_reason);
+        buf_puts(out, ",\"stop_sequence\":null,\"usage\":{\"input_tokens\":");
+        buf_put_i64(out, res->usage.input);
+        buf_puts(out, ",\"output_tokens\":");
+        buf_put_i64(out, res->usage.output);
+        buf_puts(out, ",\"cache_creation_input_tokens\":");
+        buf_put_i64(out, res->usage.cache_write);
+        buf_puts(out, ",\"cache_read_input_tokens\":");
+        buf_put_i64(out, res->usage.cache_read);
+        buf_puts(out, "}}");
+        buf_fini(&thinking);
+        buf_fini(&text);
+        return true;
+full:
+        buf_fini(&thinking);
+        buf_fini(&text);
+        return false;
 }

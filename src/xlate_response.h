@@ -5,6 +5,7 @@
 #ifndef CP_XLATE_RESPONSE_H
 #define CP_XLATE_RESPONSE_H
 
+#include "buf.h"
 #include "toolmap.h"
 #include "usage.h"
 
@@ -34,6 +35,16 @@ struct xlate_result {
 /* Returns a new Anthropic message object, or NULL with *cause when completion is unusable. */
 cJSON *xlate_response(const cJSON *completion, const struct xlate_reply_opts *opts,
                       struct xlate_result *res, char **cause);
+
+/*
+ * The same translation, appended to out as JSON text, for the common answer that is text and
+ * reasoning only: read in place (jscan) and written straight out, byte for byte what
+ * xlate_response and json_append would give. False, with nothing appended and *res untouched,
+ * for anything else (tool calls, content parts, errors, text jscan does not decode): the caller
+ * then takes xlate_response.
+ */
+bool xlate_response_plain(const char *p, size_t n, const struct xlate_reply_opts *opts,
+                          struct xlate_result *res, struct buf *out);
 
 /*
  * Anthropic stop_reason for an OpenAI finish_reason (NULL when missing). stop_sequence is set to

@@ -702,25 +702,6 @@ static bool is_done_marker(const char *data, size_t len)
 
 /* Sets *slot to v unless a member of that name was already seen (cJSON's rules for repeated
  * names are subtle; such text goes to the slow path). */
-static bool take(struct jscan_value *slot, const struct jscan_value *v)
-{
-        if (slot->type != JSCAN_NONE)
-                return false;
-        *slot = *v;
-        return true;
-}
-
-static bool absent_or_null(const struct jscan_value *v)
-{
-        return v->type == JSCAN_NONE || v->type == JSCAN_NULL;
-}
-
-/* Appends the decoded string v to out when it is a string; false when jscan cannot decode it. */
-static bool decode(const struct jscan_value *v, struct buf *out)
-{
-        return v->type != JSCAN_STRING || jscan_string(v, out);
-}
-
 static bool on_simple_chunk(struct xlate_stream *s, const char *data, size_t len)
 {
         struct jscan_value root, k, v, first = {0};
@@ -734,12 +715,13 @@ static bool on_simple_chunk(struct xlate_stream *s, const char *data, size_t len
         while (jscan_member(&root, &pos, &k, &v)) {
                 if (memchr(k.p, '\\', k.n) != NULL)
                         return false;
-                if ((jscan_is(&k, "choices") && !take(&choices, &v)) ||
-                    (jscan_is(&k, "usage") && !take(&usage, &v)) ||
-                    (jscan_is(&k, "error") && !take(&error, &v)))
+                if ((jscan_is(&k, "choices") && !jscan_take(&choices, &v)) ||
+                    (jscan_is(&k, "usage") && !jscan_take(&usage, &v)) ||
+                    (jscan_is(&k, "error") && !jscan_take(&error, &v)))
                         return false;
         }
-        if (!absent_or_null(&usage) || !absent_or_null(&error) || choices.type != JSCAN_ARRAY)
+        if (!jscan_absent_or_null(&usage) || !jscan_absent_or_null(&error) ||
+            choices.type != JSCAN_ARRAY)
                 return false;
         pos = 0;
         if (!jscan_element(&choices, &pos, &first) || first.type != JSCAN_OBJECT)
@@ -748,35 +730,35 @@ static bool on_simple_chunk(struct xlate_stream *s, const char *data, size_t len
         while (jscan_member(&first, &pos, &k, &v)) {
                 if (memchr(k.p, '\\', k.n) != NULL)
                         return false;
-                if ((jscan_is(&k, "delta") && !take(&delta, &v)) ||
-                    (jscan_is(&k, "finish_reason") && !take(&finish, &v)) ||
-                    (jscan_is(&k, "usage") && !take(&choice_usage, &v)))
+                if ((jscan_is(&k, "delta") && !jscan_take(&delta, &v)) ||
+                    (jscan_is(&k, "finish_reason") && !jscan_take(&finish, &v)) ||
+                    (jscan_is(&k, "usage") && !jscan_take(&choice_usage, &v)))
                         return false;
         }
-        if ((finish.type == JSCAN_STRING && finish.n > 2) || !absent_or_null(&choice_usage))
+        if ((finish.type == JSCAN_STRING && finish.n > 2) || !jscan_absent_or_null(&choice_usage))
                 return false;
         pos = 0;
         while (jscan_member(&delta, &pos, &k, &v)) {
                 if (memchr(k.p, '\\', k.n) != NULL)
                         return false;
-                if ((jscan_is(&k, "content") && !take(&content, &v)) ||
-                    (jscan_is(&k, "reasoning_content") && !take(&rc, &v)) ||
-                    (jscan_is(&k, "reasoning") && !take(&reasoning, &v)))
+                if ((jscan_is(&k, "content") && !jscan_take(&content, &v)) ||
+                    (jscan_is(&k, "reasoning_content") && !jscan_take(&rc, &v)) ||
+                    (jscan_is(&k, "reasoning") && !jscan_take(&reasoning, &v)))
                         return false;
                 if ((jscan_is(&k, "reasoning_details") || jscan_is(&k, "tool_calls") ||
                      jscan_is(&k, "function_call")) &&
-                    (!take(&other, &v) || v.type != JSCAN_NULL))
+                    (!jscan_take(&other, &v) || v.type != JSCAN_NULL))
                         return false;
         }
         /* The reasoning on_reasoning would pick (reasoning_content, else reasoning), then the
          * text, both decoded before anything is emitted. */
         buf_clear(&s->text);
-        if (!decode(&rc, &s->text))
+        if (!jscan_decode(&rc, &s->text))
                 return false;
-        if (s->text.len == 0 && !decode(&reasoning, &s->text))
+        if (s->text.len == 0 && !jscan_decode(&reasoning, &s->text))
                 return false;
         n_reasoning = s->text.len;
-        if (!decode(&content, &s->text))
+        if (!jscan_decode(&content, &s->text))
                 return false;
         if (n_reasoning > 0)
                 on_thinking(s, s->text.data, n_reasoning);

@@ -42,6 +42,46 @@ static void nth_id(int n, const char *prefix, char *out, size_t outsz)
                 ids_random(out, outsz, i == 0 ? "msg_" : prefix, &st);
 }
 
+/*
+ * xlate_response_plain on completion: false when it leaves the answer to xlate_response;
+ * otherwise its text and result must be exactly xlate_response's, printed by json_append.
+ */
+static bool plain_agrees(const char *completion, const struct xlate_reply_opts *opts)
+{
+        cJSON *in = json_parse(completion, strlen(completion), NULL);
+        struct xlate_result full_res, plain_res;
+        struct buf full, plain;
+        char *cause = NULL;
+        cJSON *msg = in != NULL ? xlate_response(in, opts, &full_res, &cause) : NULL;
+        bool taken;
+
+        buf_init(&full);
+        buf_init(&plain);
+        buf_puts(&plain, "x"); /* appended to, not overwritten */
+        memset(&plain_res, 0x55, sizeof plain_res);
+        taken = xlate_response_plain(completion, strlen(completion), opts, &plain_res, &plain);
+        if (!taken) {
+                assert_int_equal(plain.len, 1);
+        } else {
+                if (msg == NULL)
+                        fail_msg("fast path took what xlate_response refuses: %s", completion);
+                json_append(&full, msg);
+                if (strcmp(buf_str(&plain) + 1, buf_str(&full)) != 0)
+                        fail_msg("%s\nplain %s\nfull  %s", completion, buf_str(&plain) + 1,
+                                 buf_str(&full));
+                assert_memory_equal(&plain_res.usage, &full_res.usage, sizeof full_res.usage);
+                assert_int_equal(plain_res.usage_estimated, full_res.usage_estimated);
+                assert_string_equal(plain_res.stop_reason, full_res.stop_reason);
+                assert_int_equal(plain_res.tool_calls, full_res.tool_calls);
+        }
+        buf_fini(&full);
+        buf_fini(&plain);
+        cJSON_Delete(msg);
+        cJSON_Delete(in);
+        free(cause);
+        return taken;
+}
+
 static cJSON *run(const char *completion, const struct xlate_reply_opts *opts,
                   struct xlate_result *res)
 {
@@ -52,6 +92,7 @@ static cJSON *run(const char *completion, const struct xlate_reply_opts *opts,
         if (out == NULL)
                 fail_msg("xlate_response failed: %s", cause);
         cJSON_Delete(in);
+        plain_agrees(completion, opts);
         return out;
 }
 
@@ -321,6 +362,11 @@ static void check_usage(const char *json, bool ok, long in, long out, long read,
         cJSON *u = testutil_json(json);
         struct usage got = {-1, -1, -1, -1};
 
+        struct xlate_reply_opts opts = default_opts();
+        char *completion = xasprintf("{\"choices\":[{\"message\":{\"content\":\"hi\"},"
+                                     "\"finish_reason\":\"stop\"}],\"usage\":%s}",
+                                     json);
+
         assert_int_equal(xlate_response_usage(u, &got), ok);
         if (ok) {
                 if (got.input != in || got.output != out || got.cache_read != read ||
@@ -328,6 +374,10 @@ static void check_usage(const char *json, bool ok, long in, long out, long read,
                         fail_msg("%s -> %ld %ld %ld %ld", json, got.input, got.output,
                                  got.cache_read, got.cache_write);
         }
+        /* The fast path reads usage objects itself: the same numbers. */
+        if (json[0] == '{' && !plain_agrees(completion, &opts))
+                fail_msg("the fast path left this usage to xlate_response: %s", json);
+        free(completion);
         cJSON_Delete(u);
 }
 
@@ -349,6 +399,13 @@ static void test_usage_mapping(void **state)
         check_usage("{\"prompt_tokens\":10,\"completion_tokens\":1,\"prompt_tokens_details\":"
                     "{\"cached_tokens\":60}}",
                     true, 0, 1, 60, 0);
+        /* Members of other types, negative numbers: absent. */
+        check_usage("{\"prompt_tokens\":\"12\",\"completion_tokens\":-3,\"output_tokens\":4,"
+                    "\"prompt_tokens_details\":null,\"total_tokens\":1.5}",
+                    true, 0, 4, 0, 0);
+        check_usage("{\"input_tokens\":null,\"prompt_tokens_details\":{\"cached_tokens\":[]}}",
+                    true, 0, 0, 0, 0);
+        check_usage("{\"total_tokens\":9}", false, 0, 0, 0, 0);
         check_usage("null", false, 0, 0, 0, 0);
         check_usage("{}", false, 0, 0, 0, 0);
         check_usage("[1]", false, 0, 0, 0, 0);
@@ -419,6 +476,67 @@ static void test_unusable(void **state)
                 free(cause);
                 cJSON_Delete(in);
         }
+}
+
+/* Which answers the fast path takes (and, through plain_agrees, that it gets them right). */
+static void test_plain_fast_path(void **state)
+{
+        static const struct {
+                bool taken;
+                const char *completion;
+        } cases[] = {
+            {true,
+             "{\"id\":\"c1\",\"object\":\"chat.completion\",\"created\":1,\"choices\":"
+             "[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"Hello \\\"you\\\""
+             " \\u00e9\\ud83d\\ude00\\/\",\"refusal\":null,\"tool_calls\":null},\"logprobs\":"
+             "null,\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":12,"
+             "\"completion_tokens\":7,\"total_tokens\":19,\"prompt_tokens_details\":"
+             "{\"cached_tokens\":4,\"audio_tokens\":0}}}"},
+            {true, "{\"choices\":[{\"message\":{\"content\":\"x\",\"reasoning_content\":\"hmm\"},"
+                   "\"finish_reason\":\"length\"}]}"},
+            {true, "{\"choices\":[{\"message\":{\"content\":null,\"reasoning\":\"r\"},"
+                   "\"finish_reason\":\"content_filter\",\"stop_reason\":151643}]}"},
+            {true, "{\"choices\":[{\"message\":{\"content\":\"\",\"refusal\":\"no\"}}],"
+                   "\"error\":null}"},
+            {true, "{\"choices\":[{\"message\":{}}, {\"message\":{\"content\":\"second\"}}]}"},
+            {true, "{\"choices\":[{\"message\":{\"content\":\"a\"},\"finish_reason\":"
+                   "\"a_very_long_unknown_reason_30\"}]}"},
+            {false, "{\"choices\":[{\"message\":{\"content\":\"a\"},\"finish_reason\":"
+                    "\"a_very_long_unknown_reason_of_32\"}]}"},
+            {false, "{\"choices\":[{\"message\":{\"content\":null,\"tool_calls\":[{\"id\":"
+                    "\"c\",\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":"
+                    "\"{}\"}}]},\"finish_reason\":\"tool_calls\"}]}"},
+            {false, "{\"choices\":[{\"message\":{\"content\":[{\"type\":\"text\",\"text\":"
+                    "\"a\"}]}}]}"},
+            {false, "{\"choices\":[{\"message\":{\"content\":\"a\",\"reasoning_details\":[]}}]}"},
+            {false, "{\"choices\":[{\"message\":{\"content\":\"a\"},\"finish_reason\":\"stop\","
+                    "\"stop_reason\":\"</a>\"}]}"},
+            {false, "{\"choices\":[{\"message\":{\"content\":\"a\",\"content\":\"b\"}}]}"},
+            {false, "{\"choices\":[{\"message\":{\"content\":\"nul \\u0000 inside\"}}]}"},
+            {false, "{\"choices\":[{\"message\":{\"content\":\"a\"}}],\"usage\":"
+                    "{\"prompt_tokens\":1e3}}"},
+            {false, "{\"choices\":[{\"message\":{\"content\":\"a\"}}],\"usage\":"
+                    "{\"prompt_tokens\":12345678901234567}}"},
+            {false, "{\"choices\":[{\"message\":{\"\\u0063ontent\":\"a\"}}]}"},
+            {false, "{\"error\":{\"message\":\"boom\"}}"},
+            {false, "{\"choices\":[]}"},
+            {false, "{\"choices\":[{\"message\":\"a\"}]}"},
+            {false, "{\"choices\":[{\"message\":{\"content\":\"a\"}}]} trailing"},
+            {false, "[]"},
+        };
+        struct xlate_reply_opts opts = default_opts();
+
+        (void)state;
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+                if (plain_agrees(cases[i].completion, &opts) != cases[i].taken)
+                        fail_msg("case %zu: fast path %s: %s", i,
+                                 cases[i].taken ? "not taken" : "taken", cases[i].completion);
+        /* The model it reports and content_filter as end_turn come from the options. */
+        opts.model = "my \"model\"";
+        opts.content_filter_end_turn = true;
+        assert_true(plain_agrees(cases[2].completion, &opts));
+        opts.model = NULL;
+        assert_true(plain_agrees(cases[0].completion, &opts));
 }
 
 static char *replay(const char *msg_json, struct stream_summary *sum)
@@ -526,6 +644,7 @@ int main(void)
             cmocka_unit_test(test_usage_estimated),
             cmocka_unit_test(test_stop_sequence_in_message),
             cmocka_unit_test(test_unusable),
+            cmocka_unit_test(test_plain_fast_path),
             cmocka_unit_test(test_from_message),
             cmocka_unit_test(test_from_message_exact),
         };

@@ -26,7 +26,8 @@ declare -A seeds=(
   [fuzz_sse]="tests/fixtures/streams"
   [fuzz_xlate_stream]="tests/fixtures/streams"
   [fuzz_xlate_request]="tests/fuzz/corpus/xlate_request"
-  [fuzz_jscan]="tests/fixtures/scenarios tests/fuzz/corpus/xlate_request"
+  [fuzz_xlate_response]="tests/fuzz/corpus/xlate_response"
+  [fuzz_jscan]="tests/fixtures/scenarios tests/fuzz/corpus/xlate_response tests/fuzz/corpus/xlate_request"
 )
 for t in "${targets[@]}"; do
   corpus="$build/corpus/$t"
