@@ -203,6 +203,14 @@ static size_t skip_string(const char *p, size_t i)
         }
 }
 
+/* What skip_value looks for: inside a container, strings and brackets; after a scalar, the bytes
+ * that can follow one. */
+enum { PLAIN, QUOTE, OPEN, CLOSE };
+static const unsigned char in_container[256] = {
+    ['"'] = QUOTE, ['{'] = OPEN, ['['] = OPEN, ['}'] = CLOSE, [']'] = CLOSE};
+static const bool ends_scalar[256] = {[','] = true,  ['}'] = true,  [']'] = true, [' '] = true,
+                                      ['\t'] = true, ['\n'] = true, ['\r'] = true};
+
 static size_t skip_value(const char *p, size_t n, size_t i, struct jscan_value *v)
 {
         size_t start = i;
@@ -212,21 +220,25 @@ static size_t skip_value(const char *p, size_t n, size_t i, struct jscan_value *
         if (v->type == JSCAN_STRING) {
                 i = skip_string(p, i);
         } else if (v->type != JSCAN_OBJECT && v->type != JSCAN_ARRAY) {
-                while (i < n && p[i] != ',' && p[i] != '}' && p[i] != ']' && p[i] != ' ' &&
-                       p[i] != '\t' && p[i] != '\n' && p[i] != '\r')
+                while (i < n && !ends_scalar[(unsigned char)p[i]])
                         i++;
         } else {
-                do {
-                        if (p[i] == '"') {
+                /* Validated text: the brackets balance before the end, outside strings. */
+                for (;;) {
+                        unsigned char c = in_container[(unsigned char)p[i]];
+
+                        if (c == PLAIN) {
+                                i++;
+                        } else if (c == QUOTE) {
                                 i = skip_string(p, i);
-                                continue;
+                        } else {
+                                i++;
+                                if (c == OPEN)
+                                        depth++;
+                                else if (--depth == 0)
+                                        break;
                         }
-                        if (p[i] == '{' || p[i] == '[')
-                                depth++;
-                        else if (p[i] == '}' || p[i] == ']')
-                                depth--;
-                        i++;
-                } while (depth > 0);
+                }
         }
         v->p = p + start;
         v->n = i - start;
