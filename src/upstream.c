@@ -37,11 +37,6 @@ struct upstream {
         size_t n_spare;
 };
 
-struct upstream_header_kv {
-        char *name;
-        char *value;
-};
-
 struct upstream_transfer {
         struct upstream *u;
         CURL *easy;
@@ -51,8 +46,7 @@ struct upstream_transfer {
         char *body;
         struct event *idle;
         struct timeval idle_tv;
-        struct upstream_header_kv *headers;
-        size_t n_headers;
+        struct buf headers; /* the response's: name NUL value NUL, for each in order */
         int status;
         bool responded; /* on_response was called */
         bool cancelled; /* no more callbacks; cleanup pending */
@@ -121,11 +115,7 @@ static void transfer_free(struct upstream_transfer *t)
         curl_slist_free_all(t->req_headers);
         free(t->body);
         event_free(t->idle);
-        for (size_t i = 0; i < t->n_headers; i++) {
-                free(t->headers[i].name);
-                free(t->headers[i].value);
-        }
-        free(t->headers);
+        buf_fini(&t->headers);
         free(t);
 }
 
@@ -300,11 +290,7 @@ static size_t header_cb(char *p, size_t size, size_t n, void *arg)
                 end--;
         if (len >= 5 && strncmp(p, "HTTP/", 5) == 0) {
                 /* A new response block (after 100 Continue or a redirect): start over. */
-                for (size_t i = 0; i < t->n_headers; i++) {
-                        free(t->headers[i].name);
-                        free(t->headers[i].value);
-                }
-                t->n_headers = 0;
+                buf_clear(&t->headers);
                 return len;
         }
         if (end == 0) {
@@ -326,10 +312,10 @@ static size_t header_cb(char *p, size_t size, size_t n, void *arg)
                 const char *v = colon + 1;
                 while (v < p + end && (*v == ' ' || *v == '\t'))
                         v++;
-                t->headers = xrealloc(t->headers, (t->n_headers + 1) * sizeof *t->headers);
-                t->headers[t->n_headers].name = xstrndup(p, (size_t)(colon - p));
-                t->headers[t->n_headers].value = xstrndup(v, (size_t)(p + end - v));
-                t->n_headers++;
+                buf_append(&t->headers, p, (size_t)(colon - p));
+                buf_putc(&t->headers, '\0');
+                buf_append(&t->headers, v, (size_t)(p + end - v));
+                buf_putc(&t->headers, '\0');
         }
         return len;
 }
@@ -358,6 +344,7 @@ struct upstream_transfer *upstream_start(struct upstream *u, struct upstream_req
         long idle = r->idle_timeout_ms > 0 ? r->idle_timeout_ms : 600000;
 
         t->u = u;
+        buf_init(&t->headers);
         t->h = *h;
         t->arg = arg;
         t->req_headers = curl_slist_append(r->headers, "Expect:");
@@ -412,17 +399,35 @@ void upstream_cancel(struct upstream_transfer *t)
         transfer_free(t);
 }
 
+/* The next name and value in t's headers after *pos (0 at first); false after the last. */
+static bool next_header(const struct upstream_transfer *t, size_t *pos, const char **name,
+                        const char **value)
+{
+        if (*pos >= t->headers.len)
+                return false;
+        *name = t->headers.data + *pos;
+        *value = *name + strlen(*name) + 1;
+        *pos = (size_t)(*value - t->headers.data) + strlen(*value) + 1;
+        return true;
+}
+
 const char *upstream_header(const struct upstream_transfer *t, const char *name)
 {
-        for (size_t i = 0; i < t->n_headers; i++)
-                if (strcasecmp(t->headers[i].name, name) == 0)
-                        return t->headers[i].value;
+        const char *k, *v;
+        size_t pos = 0;
+
+        while (next_header(t, &pos, &k, &v))
+                if (strcasecmp(k, name) == 0)
+                        return v;
         return NULL;
 }
 
 void upstream_headers_foreach(const struct upstream_transfer *t,
                               void (*fn)(void *arg, const char *name, const char *value), void *arg)
 {
-        for (size_t i = 0; i < t->n_headers; i++)
-                fn(arg, t->headers[i].name, t->headers[i].value);
+        const char *k, *v;
+        size_t pos = 0;
+
+        while (next_header(t, &pos, &k, &v))
+                fn(arg, k, v);
 }
