@@ -77,8 +77,8 @@ async function curl(method, urlPath, { body, headers = [], stream = false, timeo
     const i = line.indexOf(':');
     if (i > 0) hdrs[line.slice(0, i).trim().toLowerCase()] = line.slice(i + 1).trim();
   }
-  return { status: m ? Number(m[1]) : 0, headers: hdrs, body: split >= 0 ? raw.slice(split + 4) : '',
-    code: r.code, stderr: r.stderr };
+  return { status: m ? Number(m[1]) : 0, headers: hdrs, head,
+    body: split >= 0 ? raw.slice(split + 4) : '', code: r.code, stderr: r.stderr };
 }
 
 function json(res) {
@@ -107,6 +107,24 @@ const simple = (model, extra = {}) => JSON.stringify({ model, max_tokens: 256,
 function upstreamSince(since) {
   return stack.records().slice(since);
 }
+
+test('every answer has one Date header, an HTTP-date of now in English', T, async () => {
+  const answers = [
+    await curl('POST', '/v1/messages', { headers: [JSON_H, 'x-api-key: k'], body: simple('m-text') }),
+    await curl('POST', '/v1/messages', { stream: true, headers: [JSON_H, 'x-api-key: k'],
+      body: simple('m-text', { stream: true }) }),
+    await curl('GET', '/nowhere'),
+    await curl('GET', '/health'),
+  ];
+  for (const res of answers) {
+    const dates = res.head.split('\r\n').filter((l) => /^date:/i.test(l));
+    assert.equal(dates.length, 1, res.head);
+    const value = dates[0].slice(5).trim();
+    assert.match(value,
+      /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d\d:\d\d:\d\d GMT$/);
+    assert.ok(Math.abs(Date.parse(value) - Date.now()) < 5000, value);
+  }
+});
 
 test('POST /v1/messages?beta=true stream: exact G.1 events, valid SSE, no [DONE]', T, async () => {
   const res = await curl('POST', '/v1/messages?beta=true', { stream: true,
