@@ -339,6 +339,16 @@ careful:
         b->data[b->len] = '\0';
 }
 
+size_t record_plain_len(const char *s)
+{
+        const unsigned char *p = (const unsigned char *)s;
+        size_t i = 0;
+
+        while (record_escape[p[i]] == 1)
+                i++;
+        return p[i] == '\0' ? i : (size_t)-1;
+}
+
 /* ,"name":"value" for a literal name. */
 #define PUT_MEMBER(out, lit, v)                                                                    \
         do {                                                                                       \

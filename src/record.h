@@ -74,6 +74,11 @@ void record_format(const struct record *r, int pid, struct buf *out);
  * non-ASCII or other control byte. */
 void record_put_string(struct buf *b, const char *s, size_t n);
 
+/* The length of the NUL-terminated s when none of its bytes needs escaping in a JSON string
+ * (printable ASCII but the quote and the backslash), else (size_t)-1: the quick test for the
+ * short, plain strings most headers are. */
+size_t record_plain_len(const char *s);
+
 /* The kind's name in the journal ("client_request", …). */
 const char *record_kind_name(enum record_kind kind);
 /* The kind for a name; -1 when unknown. */

@@ -244,8 +244,31 @@ static void put_redacted(struct buf *b, const char *secret)
 
 static void put_header(struct buf *b, bool *first, const char *name, const char *value)
 {
-        size_t n = strlen(name);
+        size_t n = record_plain_len(name);
+        size_t v = record_plain_len(value);
 
+        /* Most headers are plain ASCII on both sides: one copy each, no escaping pass. */
+        if (n != (size_t)-1 && v != (size_t)-1 && !is_secret_header(name, n)) {
+                char *o;
+
+                buf_reserve(b, n + v + 6);
+                o = b->data + b->len;
+                if (!*first)
+                        *o++ = ',';
+                *o++ = '"';
+                memcpy(o, name, n);
+                o += n;
+                memcpy(o, "\":\"", 3);
+                o += 3;
+                memcpy(o, value, v);
+                o += v;
+                *o++ = '"';
+                *o = '\0';
+                b->len = (size_t)(o - b->data);
+                *first = false;
+                return;
+        }
+        n = strlen(name);
         if (!*first)
                 buf_putc(b, ',');
         *first = false;

@@ -32,6 +32,10 @@ static const char *const headers[][2] = {
      "\xe2\x80\xa6\xe2\x80\xa6\xe2\x80\xa6\xe2\x80\xa6\xe2\x80\xa6\xe2\x80\xa6"},
     {"Content-Type", "application/json"},
     {"X-Quote", "a\"b\\c"},
+    {"X-Tab", "a\tb"},
+    {"X-Utf8", "caf\xc3\xa9"},
+    {"X-\"Odd\"", "plain"},
+    {"X-Del", "a\x7f"},
     {"x-api-keys", "not-a-secret-header-name"},
     {"X-Long", "a fairly long header value with nothing to escape in it at all"},
 };
