@@ -72,6 +72,13 @@ bool jscan_long(const struct jscan_value *v, long *out);
 
 /* The helpers of a fast path that picks members out of an object. */
 
+/* True when v's text holds an escape: a member name a fast path leaves to cJSON, which would
+ * decode it before comparing. */
+static inline bool jscan_escaped(const struct jscan_value *v)
+{
+        return memchr(v->p, '\\', v->n) != NULL;
+}
+
 /* Keeps v in *slot; false when the slot is taken: a duplicate member, where cJSON's lookup
  * would pick the first and a fast path should not guess. */
 static inline bool jscan_take(struct jscan_value *slot, const struct jscan_value *v)

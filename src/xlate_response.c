@@ -435,6 +435,18 @@ cJSON *xlate_response(const cJSON *completion, const struct xlate_reply_opts *op
 
 /* Fast path. */
 
+/* A usage member's value as usage_members keeps it; false for a number that is not a plain
+ * integer, which the fast path leaves to cJSON's reading. */
+static bool plain_member(const struct jscan_value *v, long *out)
+{
+        *out = -1;
+        if (v->type == JSCAN_NUMBER && !jscan_long(v, out))
+                return false;
+        if (*out < 0)
+                *out = -1;
+        return true;
+}
+
 /* Reads the usage members of an OpenAI usage object; false when the fast path should leave it
  * to xlate_response (a number cJSON would read differently, a duplicate). *present as in
  * xlate_response_usage: the object has one of the members that make it usable. */
@@ -444,7 +456,7 @@ static bool plain_usage(const struct jscan_value *usage, struct usage_members *m
         size_t pos = 0;
 
         while (jscan_member(usage, &pos, &k, &v)) {
-                if (memchr(k.p, '\\', k.n) != NULL)
+                if (jscan_escaped(&k))
                         return false;
                 for (int i = 0; i < U_COUNT; i++)
                         if (jscan_is(&k, usage_keys[i]) && !jscan_take(&top[i], &v))
@@ -454,22 +466,18 @@ static bool plain_usage(const struct jscan_value *usage, struct usage_members *m
         }
         pos = 0;
         while (details.type == JSCAN_OBJECT && jscan_member(&details, &pos, &k, &v)) {
-                if (memchr(k.p, '\\', k.n) != NULL)
+                if (jscan_escaped(&k))
                         return false;
                 for (int i = 0; i < D_COUNT; i++)
                         if (jscan_is(&k, details_keys[i]) && !jscan_take(&det[i], &v))
                                 return false;
         }
-        for (int i = 0; i < U_COUNT + D_COUNT; i++) {
-                const struct jscan_value *val = i < U_COUNT ? &top[i] : &det[i - U_COUNT];
-                long *out = i < U_COUNT ? &m->top[i] : &m->details[i - U_COUNT];
-
-                *out = -1;
-                if (val->type == JSCAN_NUMBER && !jscan_long(val, out))
+        for (int i = 0; i < U_COUNT; i++)
+                if (!plain_member(&top[i], &m->top[i]))
                         return false;
-                if (*out < 0)
-                        *out = -1;
-        }
+        for (int i = 0; i < D_COUNT; i++)
+                if (!plain_member(&det[i], &m->details[i]))
+                        return false;
         *present = top[U_PROMPT].type != JSCAN_NONE || top[U_COMPLETION].type != JSCAN_NONE ||
                    top[U_INPUT].type != JSCAN_NONE;
         return true;
@@ -484,24 +492,26 @@ static void put_member(struct buf *b, const char *key, const char *v)
         json_append_cstr(b, v);
 }
 
-bool xlate_response_plain(const char *p, size_t n, const struct xlate_reply_opts *opts,
-                          struct xlate_result *res, struct buf *out)
+/* The members of an answer the fast path translates, as spans of its text. */
+struct plain_answer {
+        struct jscan_value content, refusal, rc, reasoning, finish;
+        struct usage_members usage;
+        bool have_usage;
+};
+
+/* Finds the members; false for an answer the fast path leaves to xlate_response. */
+static bool plain_read(const char *p, size_t n, struct plain_answer *a)
 {
         struct jscan_value root, k, v, first = {0};
         struct jscan_value choices = {0}, usage = {0}, error = {0};
-        struct jscan_value msg = {0}, finish = {0}, matched = {0};
-        struct jscan_value content = {0}, refusal = {0}, rc = {0}, reasoning = {0}, other = {0};
-        struct usage_members m;
-        bool have_usage = false;
-        struct buf thinking, text;
+        struct jscan_value msg = {0}, matched = {0}, other = {0};
         size_t pos = 0;
-        uint64_t rng = opts->seed;
-        char id[64], reason[32] = "";
 
+        memset(a, 0, sizeof *a);
         if (!jscan_parse(p, n, &root) || root.type != JSCAN_OBJECT)
                 return false;
         while (jscan_member(&root, &pos, &k, &v)) {
-                if (memchr(k.p, '\\', k.n) != NULL)
+                if (jscan_escaped(&k))
                         return false;
                 if ((jscan_is(&k, "choices") && !jscan_take(&choices, &v)) ||
                     (jscan_is(&k, "usage") && !jscan_take(&usage, &v)) ||
@@ -515,10 +525,10 @@ bool xlate_response_plain(const char *p, size_t n, const struct xlate_reply_opts
                 return false;
         pos = 0;
         while (jscan_member(&first, &pos, &k, &v)) {
-                if (memchr(k.p, '\\', k.n) != NULL)
+                if (jscan_escaped(&k))
                         return false;
                 if ((jscan_is(&k, "message") && !jscan_take(&msg, &v)) ||
-                    (jscan_is(&k, "finish_reason") && !jscan_take(&finish, &v)) ||
+                    (jscan_is(&k, "finish_reason") && !jscan_take(&a->finish, &v)) ||
                     (jscan_is(&k, "stop_reason") && !jscan_take(&matched, &v)))
                         return false;
         }
@@ -527,12 +537,12 @@ bool xlate_response_plain(const char *p, size_t n, const struct xlate_reply_opts
                 return false;
         pos = 0;
         while (jscan_member(&msg, &pos, &k, &v)) {
-                if (memchr(k.p, '\\', k.n) != NULL)
+                if (jscan_escaped(&k))
                         return false;
-                if ((jscan_is(&k, "content") && !jscan_take(&content, &v)) ||
-                    (jscan_is(&k, "refusal") && !jscan_take(&refusal, &v)) ||
-                    (jscan_is(&k, "reasoning_content") && !jscan_take(&rc, &v)) ||
-                    (jscan_is(&k, "reasoning") && !jscan_take(&reasoning, &v)))
+                if ((jscan_is(&k, "content") && !jscan_take(&a->content, &v)) ||
+                    (jscan_is(&k, "refusal") && !jscan_take(&a->refusal, &v)) ||
+                    (jscan_is(&k, "reasoning_content") && !jscan_take(&a->rc, &v)) ||
+                    (jscan_is(&k, "reasoning") && !jscan_take(&a->reasoning, &v)))
                         return false;
                 /* Tool calls, reasoning signatures and content parts take the full path. */
                 if ((jscan_is(&k, "tool_calls") || jscan_is(&k, "function_call") ||
@@ -540,53 +550,33 @@ bool xlate_response_plain(const char *p, size_t n, const struct xlate_reply_opts
                     (!jscan_take(&other, &v) || v.type != JSCAN_NULL))
                         return false;
         }
-        if (content.type == JSCAN_ARRAY || refusal.type == JSCAN_ARRAY)
+        if (a->content.type == JSCAN_ARRAY || a->refusal.type == JSCAN_ARRAY)
                 return false;
-        if (usage.type == JSCAN_OBJECT && !plain_usage(&usage, &m, &have_usage))
-                return false;
-        if (finish.type == JSCAN_STRING) {
-                if (finish.n - 2 >= sizeof reason || memchr(finish.p, '\\', finish.n) != NULL)
-                        return false;
-                memcpy(reason, finish.p + 1, finish.n - 2);
-                reason[finish.n - 2] = '\0';
-        }
+        return usage.type != JSCAN_OBJECT || plain_usage(&usage, &a->usage, &a->have_usage);
+}
 
-        /* Thinking (reasoning_content, else reasoning), then the text (content, else refusal),
-         * decoded before anything is written. */
-        buf_init(&thinking);
-        buf_init(&text);
-        if (!jscan_decode(&rc, &thinking) ||
-            (thinking.len == 0 && !jscan_decode(&reasoning, &thinking)) ||
-            !jscan_decode(&content, &text) || (text.len == 0 && !jscan_decode(&refusal, &text)))
-                goto full;
+/* Writes the Anthropic message, as json_append would print xlate_response's. */
+static void plain_write(const struct buf *thinking, const struct buf *text,
+                        const struct xlate_reply_opts *opts, const struct xlate_result *res,
+                        struct buf *out)
+{
+        uint64_t rng = opts->seed;
+        char id[64];
 
-        memset(res, 0, sizeof *res);
-        snprintf(res->stop_reason, sizeof res->stop_reason, "%s",
-                 xlate_response_stop_reason(reason, false, NULL, NULL,
-                                            opts->content_filter_end_turn, NULL));
-        if (have_usage) {
-                usage_from_members(&m, &res->usage);
-        } else {
-                size_t out_bytes = thinking.len + text.len;
-
-                res->usage_estimated = true;
-                res->usage.input = opts->input_estimate;
-                res->usage.output = out_bytes / 4 > 0 ? (long)(out_bytes / 4) : 1;
-        }
         ids_random(id, sizeof id, "msg_", &rng);
         buf_puts(out, "{\"id\":");
         json_append_cstr(out, id);
         buf_puts(out, ",\"type\":\"message\",\"role\":\"assistant\"");
         put_member(out, "model", opts->model != NULL ? opts->model : "");
         buf_puts(out, ",\"content\":[");
-        if (thinking.len > 0) {
+        if (thinking->len > 0) {
                 buf_puts(out, "{\"type\":\"thinking\"");
-                put_member(out, "thinking", buf_str(&thinking));
+                put_member(out, "thinking", buf_str(thinking));
                 buf_puts(out, ",\"signature\":\"\"}");
         }
-        if (text.len > 0) {
-                buf_puts(out, thinking.len > 0 ? ",{\"type\":\"text\"" : "{\"type\":\"text\"");
-                put_member(out, "text", buf_str(&text));
+        if (text->len > 0) {
+                buf_puts(out, thinking->len > 0 ? ",{\"type\":\"text\"" : "{\"type\":\"text\"");
+                put_member(out, "text", buf_str(text));
                 buf_putc(out, '}');
         }
         buf_putc(out, ']');
@@ -600,11 +590,48 @@ bool xlate_response_plain(const char *p, size_t n, const struct xlate_reply_opts
         buf_puts(out, ",\"cache_read_input_tokens\":");
         buf_put_i64(out, res->usage.cache_read);
         buf_puts(out, "}}");
+}
+
+bool xlate_response_plain(const char *p, size_t n, const struct xlate_reply_opts *opts,
+                          struct xlate_result *res, struct buf *out)
+{
+        struct plain_answer a;
+        struct buf thinking, text;
+        char reason[32] = "";
+        bool ok;
+
+        if (!plain_read(p, n, &a))
+                return false;
+        if (a.finish.type == JSCAN_STRING) {
+                if (a.finish.n - 2 >= sizeof reason || jscan_escaped(&a.finish))
+                        return false;
+                memcpy(reason, a.finish.p + 1, a.finish.n - 2);
+                reason[a.finish.n - 2] = '\0';
+        }
+        /* Thinking (reasoning_content, else reasoning), then the text (content, else refusal),
+         * decoded before anything is written. */
+        buf_init(&thinking);
+        buf_init(&text);
+        ok = jscan_decode(&a.rc, &thinking) &&
+             (thinking.len > 0 || jscan_decode(&a.reasoning, &thinking)) &&
+             jscan_decode(&a.content, &text) && (text.len > 0 || jscan_decode(&a.refusal, &text));
+        if (ok) {
+                memset(res, 0, sizeof *res);
+                snprintf(res->stop_reason, sizeof res->stop_reason, "%s",
+                         xlate_response_stop_reason(reason, false, NULL, NULL,
+                                                    opts->content_filter_end_turn, NULL));
+                if (a.have_usage) {
+                        usage_from_members(&a.usage, &res->usage);
+                } else {
+                        size_t out_bytes = thinking.len + text.len;
+
+                        res->usage_estimated = true;
+                        res->usage.input = opts->input_estimate;
+                        res->usage.output = out_bytes / 4 > 0 ? (long)(out_bytes / 4) : 1;
+                }
+                plain_write(&thinking, &text, opts, res, out);
+        }
         buf_fini(&thinking);
         buf_fini(&text);
-        return true;
-full:
-        buf_fini(&thinking);
-        buf_fini(&text);
-        return false;
+        return ok;
 }

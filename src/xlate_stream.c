@@ -713,7 +713,7 @@ static bool on_simple_chunk(struct xlate_stream *s, const char *data, size_t len
         if (!jscan_parse(data, len, &root) || root.type != JSCAN_OBJECT)
                 return false;
         while (jscan_member(&root, &pos, &k, &v)) {
-                if (memchr(k.p, '\\', k.n) != NULL)
+                if (jscan_escaped(&k))
                         return false;
                 if ((jscan_is(&k, "choices") && !jscan_take(&choices, &v)) ||
                     (jscan_is(&k, "usage") && !jscan_take(&usage, &v)) ||
@@ -728,7 +728,7 @@ static bool on_simple_chunk(struct xlate_stream *s, const char *data, size_t len
                 return false;
         pos = 0;
         while (jscan_member(&first, &pos, &k, &v)) {
-                if (memchr(k.p, '\\', k.n) != NULL)
+                if (jscan_escaped(&k))
                         return false;
                 if ((jscan_is(&k, "delta") && !jscan_take(&delta, &v)) ||
                     (jscan_is(&k, "finish_reason") && !jscan_take(&finish, &v)) ||
@@ -739,7 +739,7 @@ static bool on_simple_chunk(struct xlate_stream *s, const char *data, size_t len
                 return false;
         pos = 0;
         while (jscan_member(&delta, &pos, &k, &v)) {
-                if (memchr(k.p, '\\', k.n) != NULL)
+                if (jscan_escaped(&k))
                         return false;
                 if ((jscan_is(&k, "content") && !jscan_take(&content, &v)) ||
                     (jscan_is(&k, "reasoning_content") && !jscan_take(&rc, &v)) ||
