@@ -14,6 +14,7 @@
 #include "jscan.h"
 #include "json.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -137,6 +138,74 @@ static void test_walk(void **state)
         assert_false(jscan_is(&root, "id"));
 }
 
+/* Every value a walk finds, depth first, as "type:length" words: what the walk saw. */
+static void spans(const struct jscan_value *v, struct buf *out)
+{
+        struct jscan_value k, m;
+        size_t pos = 0;
+
+        buf_printf(out, "%d:%zu ", (int)v->type, v->n);
+        while (jscan_member(v, &pos, &k, &m)) {
+                buf_printf(out, "k%zu ", k.n);
+                spans(&m, out);
+        }
+        pos = 0;
+        while (jscan_element(v, &pos, &m))
+                spans(&m, out);
+}
+
+/*
+ * A walk skips values to reach the next member: the spans must be whole values however many
+ * containers there are, and whatever text was parsed in between.
+ */
+static void test_walk_spans(void **state)
+{
+        const char *a = "{\"x\":[{\"y\":[1,[2,{}]],\"s\":\"]}\\\"\"},[]],\"z\":{\"w\":[[[]]]}}";
+        const char *b = "[{\"other\":\"text\"},[1,2,3]]";
+        struct buf many, want, got;
+        struct jscan_value va, vb, sub;
+        size_t pos = 0;
+
+        (void)state;
+        buf_init(&many);
+        buf_init(&want);
+        buf_init(&got);
+        /* Three hundred containers, more than are recorded; each [k] and {"k":[k]}. */
+        buf_putc(&many, '[');
+        for (int i = 0; i < 150; i++)
+                buf_printf(&many, "%s[%d],{\"k\":[%d]}", i > 0 ? "," : "", i, i);
+        buf_putc(&many, ']');
+        assert_true(jscan_parse(many.data, many.len, &va));
+        for (int i = 0; jscan_element(&va, &pos, &sub); i++) {
+                char text[32];
+                int len = snprintf(text, sizeof text, i % 2 == 0 ? "[%d]" : "{\"k\":[%d]}", i / 2);
+                assert_int_equal(sub.n, (size_t)len);
+                assert_memory_equal(sub.p, text, (size_t)len);
+        }
+
+        assert_true(jscan_parse(a, strlen(a), &va));
+        spans(&va, &want);
+        /* After another text was parsed. */
+        assert_true(jscan_parse(b, strlen(b), &vb));
+        spans(&va, &got);
+        assert_string_equal(buf_str(&got), buf_str(&want));
+        /* After a part of the same text was parsed. */
+        pos = 0;
+        assert_true(jscan_member(&va, &pos, (struct jscan_value[1]){0}, &sub));
+        assert_true(jscan_parse(sub.p, sub.n, &sub));
+        buf_clear(&got);
+        spans(&va, &got);
+        assert_string_equal(buf_str(&got), buf_str(&want));
+        /* After a parse that failed. */
+        assert_false(jscan_parse("[1,", 3, &vb));
+        buf_clear(&got);
+        spans(&va, &got);
+        assert_string_equal(buf_str(&got), buf_str(&want));
+        buf_fini(&many);
+        buf_fini(&want);
+        buf_fini(&got);
+}
+
 /* Decodes the one string in s with jscan and with cJSON; both must give the same bytes. */
 static void same_as_cjson(const char *s)
 {
@@ -230,6 +299,7 @@ int main(void)
             cmocka_unit_test(test_refuses_what_is_not_json),
             cmocka_unit_test(test_depth_limit),
             cmocka_unit_test(test_walk),
+            cmocka_unit_test(test_walk_spans),
             cmocka_unit_test(test_strings_decode_like_cjson),
             cmocka_unit_test(test_strings_left_to_json_parse),
             cmocka_unit_test(test_never_accepts_what_cjson_refuses),

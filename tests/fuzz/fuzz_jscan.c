@@ -1,7 +1,7 @@
 /*
  * fuzz_jscan: the in-place reader never accepts what json_parse refuses, walks what it accepts
- * without reading past it, and decodes strings to the bytes json_parse gives (the stream
- * translator's fast path relies on all three).
+ * without reading past it and in whole values, and decodes strings to the bytes json_parse
+ * gives (the fast paths of both translators rely on all of it).
  */
 #include "fuzz.h"
 
@@ -28,6 +28,13 @@ static void walk(const struct jscan_value *v, struct buf *scratch)
         pos = 0;
         while (jscan_element(v, &pos, &m))
                 walk(&m, scratch);
+        /* The span the walk gave is the whole value. */
+        if (v->type == JSCAN_OBJECT || v->type == JSCAN_ARRAY) {
+                struct jscan_value again;
+                fuzz_check(jscan_parse(v->p, v->n, &again) && again.n == v->n &&
+                               again.type == v->type,
+                           "a container's span is not the whole container");
+        }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
