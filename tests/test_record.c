@@ -343,7 +343,8 @@ static void test_format(void **state)
 
 /* The fast path for plain text gives byte for byte what json_append_string gives, for any bytes:
  * plain ASCII of every length around the 8-byte steps, and each kind of byte that needs care
- * (quote, backslash, controls, DEL, valid and broken UTF-8) at every position. */
+ * (quote, backslash, controls, DEL, valid and broken UTF-8) at every position, in strings long
+ * enough for the sixteen-byte steps too. */
 static void check_put_string(const char *s, size_t n)
 {
         struct buf want;
@@ -378,11 +379,12 @@ static void test_put_string(void **state)
                                           "\xff",
                                           "\x80",
                                           "\0"};
-        char s[64];
+        char s[128];
         unsigned seed = 12345;
 
         (void)state;
-        for (size_t n = 0; n <= 40; n++) {
+        /* Lengths around the 8-byte steps, and the 16-byte ones taken while 32 bytes remain. */
+        for (size_t n = 0; n <= 80; n++) {
                 for (size_t i = 0; i < n; i++)
                         s[i] = (char)('a' + (i % 26));
                 check_put_string(s, n);
@@ -399,10 +401,13 @@ static void test_put_string(void **state)
         /* Random mixes of the bytes that matter, at every alignment. */
         for (int round = 0; round < 20000; round++) {
                 static const char pick[] = "ab\"\\\n\r\t\x01\x7f\xc3\xa9\xe2\x80\xa6";
-                size_t n = (size_t)(round % 40);
+                size_t n = (size_t)(round % 100);
                 for (size_t i = 0; i < n; i++) {
                         seed = seed * 1103515245u + 12345u;
-                        s[i] = pick[(seed >> 16) % (sizeof pick - 1)];
+                        /* mostly plain in half the rounds, so runs of every length occur */
+                        s[i] = round % 2 == 0 && (seed >> 8) % 4 != 0
+                                   ? 'q'
+                                   : pick[(seed >> 16) % (sizeof pick - 1)];
                 }
                 check_put_string(s, n);
         }
