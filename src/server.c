@@ -111,8 +111,8 @@ static void add_date(struct evkeyvalq *h)
         static const char days[][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
         static const char months[][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                          "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-        static time_t made = -1;
-        static char date[64];
+        static _Thread_local time_t made = -1;
+        static _Thread_local char date[64];
         time_t now = time(NULL);
 
         if (now != made) {
