@@ -27,6 +27,7 @@ declare -A seeds=(
   [fuzz_xlate_stream]="tests/fixtures/streams"
   [fuzz_xlate_request]="tests/fuzz/corpus/xlate_request"
   [fuzz_xlate_response]="tests/fuzz/corpus/xlate_response"
+  [fuzz_record_string]="tests/fixtures/streams"
   [fuzz_jscan]="tests/fixtures/scenarios tests/fuzz/corpus/xlate_response tests/fuzz/corpus/xlate_request"
 )
 for t in "${targets[@]}"; do
