@@ -433,7 +433,30 @@ cJSON *xlate_response(const cJSON *completion, const struct xlate_reply_opts *op
         return answer;
 }
 
-/* Fast path. */
+/* Fast paths. */
+
+bool xlate_response_first_choice(const char *p, size_t n, struct jscan_value *first,
+                                 struct jscan_value *usage)
+{
+        struct jscan_value root, k, v, choices = {0}, error = {0};
+        size_t pos = 0;
+
+        *usage = (struct jscan_value){0};
+        if (!jscan_parse(p, n, &root) || root.type != JSCAN_OBJECT)
+                return false;
+        while (jscan_member(&root, &pos, &k, &v)) {
+                if (jscan_escaped(&k))
+                        return false;
+                if ((jscan_is(&k, "choices") && !jscan_take(&choices, &v)) ||
+                    (jscan_is(&k, "usage") && !jscan_take(usage, &v)) ||
+                    (jscan_is(&k, "error") && !jscan_take(&error, &v)))
+                        return false;
+        }
+        if (!jscan_absent_or_null(&error) || choices.type != JSCAN_ARRAY)
+                return false;
+        pos = 0;
+        return jscan_element(&choices, &pos, first) && first->type == JSCAN_OBJECT;
+}
 
 /* A usage member's value as usage_members keeps it; false for a number that is not a plain
  * integer, which the fast path leaves to cJSON's reading. */
@@ -502,28 +525,13 @@ struct plain_answer {
 /* Finds the members; false for an answer the fast path leaves to xlate_response. */
 static bool plain_read(const char *p, size_t n, struct plain_answer *a)
 {
-        struct jscan_value root, k, v, first = {0};
-        struct jscan_value choices = {0}, usage = {0}, error = {0};
+        struct jscan_value k, v, first, usage;
         struct jscan_value msg = {0}, matched = {0}, other = {0};
         size_t pos = 0;
 
         memset(a, 0, sizeof *a);
-        if (!jscan_parse(p, n, &root) || root.type != JSCAN_OBJECT)
+        if (!xlate_response_first_choice(p, n, &first, &usage))
                 return false;
-        while (jscan_member(&root, &pos, &k, &v)) {
-                if (jscan_escaped(&k))
-                        return false;
-                if ((jscan_is(&k, "choices") && !jscan_take(&choices, &v)) ||
-                    (jscan_is(&k, "usage") && !jscan_take(&usage, &v)) ||
-                    (jscan_is(&k, "error") && !jscan_take(&error, &v)))
-                        return false;
-        }
-        if (!jscan_absent_or_null(&error) || choices.type != JSCAN_ARRAY)
-                return false;
-        pos = 0;
-        if (!jscan_element(&choices, &pos, &first) || first.type != JSCAN_OBJECT)
-                return false;
-        pos = 0;
         while (jscan_member(&first, &pos, &k, &v)) {
                 if (jscan_escaped(&k))
                         return false;

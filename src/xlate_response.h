@@ -6,6 +6,7 @@
 #define CP_XLATE_RESPONSE_H
 
 #include "buf.h"
+#include "jscan.h"
 #include "toolmap.h"
 #include "usage.h"
 
@@ -35,6 +36,15 @@ struct xlate_result {
 /* Returns a new Anthropic message object, or NULL with *cause when completion is unusable. */
 cJSON *xlate_response(const cJSON *completion, const struct xlate_reply_opts *opts,
                       struct xlate_result *res, char **cause);
+
+/*
+ * For the fast paths of both translators: reads an OpenAI completion or chunk with jscan and
+ * finds its first choice (an object) and its usage member (JSCAN_NONE when absent). False for
+ * what they leave to cJSON: text that is not strict JSON or not an object, an escaped or
+ * repeated member name among choices/usage/error, an error that is not null, no first choice.
+ */
+bool xlate_response_first_choice(const char *p, size_t n, struct jscan_value *first,
+                                 struct jscan_value *usage);
 
 /*
  * The same translation, appended to out as JSON text, for the common answer that is text and

@@ -699,34 +699,16 @@ static bool is_done_marker(const char *data, size_t len)
  * decode, or anything that is not strict JSON) returns false before anything is emitted, and
  * on_chunk handles it from json_parse's tree exactly as before.
  */
-
-/* Sets *slot to v unless a member of that name was already seen (cJSON's rules for repeated
- * names are subtle; such text goes to the slow path). */
 static bool on_simple_chunk(struct xlate_stream *s, const char *data, size_t len)
 {
-        struct jscan_value root, k, v, first = {0};
-        struct jscan_value choices = {0}, usage = {0}, error = {0};
+        struct jscan_value k, v, first, usage;
         struct jscan_value delta = {0}, finish = {0}, choice_usage = {0};
         struct jscan_value content = {0}, rc = {0}, reasoning = {0}, other = {0};
         size_t pos = 0, n_reasoning;
 
-        if (!jscan_parse(data, len, &root) || root.type != JSCAN_OBJECT)
+        if (!xlate_response_first_choice(data, len, &first, &usage) ||
+            !jscan_absent_or_null(&usage))
                 return false;
-        while (jscan_member(&root, &pos, &k, &v)) {
-                if (jscan_escaped(&k))
-                        return false;
-                if ((jscan_is(&k, "choices") && !jscan_take(&choices, &v)) ||
-                    (jscan_is(&k, "usage") && !jscan_take(&usage, &v)) ||
-                    (jscan_is(&k, "error") && !jscan_take(&error, &v)))
-                        return false;
-        }
-        if (!jscan_absent_or_null(&usage) || !jscan_absent_or_null(&error) ||
-            choices.type != JSCAN_ARRAY)
-                return false;
-        pos = 0;
-        if (!jscan_element(&choices, &pos, &first) || first.type != JSCAN_OBJECT)
-                return false;
-        pos = 0;
         while (jscan_member(&first, &pos, &k, &v)) {
                 if (jscan_escaped(&k))
                         return false;
